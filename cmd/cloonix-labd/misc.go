@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cloonix-go/cloonix/images"
+	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/labd"
+	"github.com/cloonix-go/cloonix/sshsetup"
+	"github.com/cloonix-go/cloonix/vm"
+)
+
+// labEnv resolves image names through the image cache and reads the host's memory.
+func labEnv() lab.Env {
+	cache := &images.Cache{Dir: images.DefaultDir()}
+	return lab.Env{
+		ResolveImage: func(name string) (lab.ImageRef, error) {
+			img, err := cache.Lookup(name)
+			if err != nil {
+				return lab.ImageRef{}, err
+			}
+			return lab.ImageRef{Name: img.Name, Disk: img.Disk, Kernel: img.Kernel, Initrd: img.Initrd, Append: img.Append}, nil
+		},
+		HostMemoryMiB: lab.HostMemoryMiB,
+	}
+}
+
+func consoleCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "console",
+		Usage:     "attach to a VM's serial console (Ctrl-] leaves)",
+		ArgsUsage: "VM",
+		Action: func(c *cli.Context) error {
+			name := c.Args().First()
+			if name == "" {
+				return fmt.Errorf("usage: cloonix-labd console VM")
+			}
+			t, err := resolveLab(c)
+			if err != nil {
+				return err
+			}
+			client, err := t.requireUp(c.Context)
+			if err != nil {
+				return err
+			}
+			vms, err := client.VMs(c.Context)
+			if err != nil {
+				return err
+			}
+			var known []string
+			for _, v := range vms {
+				if v.Name == name {
+					return vm.AttachConsole(c.Context, v.Console, os.Stdin, os.Stdout)
+				}
+				known = append(known, v.Name)
+			}
+			return fmt.Errorf("lab %s has no VM %q (known: %v)", t.name, name, known)
+		},
+	}
+}
+
+func sshConfigCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "ssh-config",
+		Usage: "print the path of the lab's generated ssh_config and the Include line for ~/.ssh/config",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "fdpass", Usage: "the variant with ProxyUseFdpass yes"}},
+		Action: func(c *cli.Context) error {
+			t, err := resolveLab(c)
+			if err != nil {
+				return err
+			}
+			path := labd.SSHConfigPath(t.dirs.State)
+			if c.Bool("fdpass") {
+				path = labd.FdpassSSHConfigPath(t.dirs.State)
+			}
+			if _, err := os.Stat(path); err != nil {
+				return fmt.Errorf("lab %s has no ssh_config yet (%v); bring it up first: cloonix-labd up LABFILE", t.name, err)
+			}
+			fmt.Println(path)
+			fmt.Println("# put this line at the top of ~/.ssh/config (an Include inside a Host block is conditional):")
+			fmt.Println(sshsetup.IncludeLine(path))
+			return nil
+		},
+	}
+}
+
+func imageCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "image",
+		Usage: "build and list guest images (made from Debian packages)",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "build",
+				Usage:     "build a guest image; a second build with the same inputs is instant",
+				ArgsUsage: "NAME",
+				Action: func(c *cli.Context) error {
+					name := c.Args().First()
+					if name == "" {
+						return fmt.Errorf("usage: cloonix-labd image build NAME (one of %v)", images.Recipes())
+					}
+					cache := &images.Cache{Dir: images.DefaultDir(), Log: cliLogger()}
+					start := time.Now()
+					img, err := cache.Build(c.Context, name)
+					if err != nil {
+						return err
+					}
+					fmt.Printf("image %s: %s (%.1f MiB) in %.1fs\n", img.Name, img.Dir, float64(img.Size)/(1<<20), time.Since(start).Seconds())
+					return nil
+				},
+			},
+			{
+				Name:  "list",
+				Usage: "list built images with their sizes",
+				Action: func(c *cli.Context) error {
+					cache := &images.Cache{Dir: images.DefaultDir()}
+					imgs, err := cache.List()
+					if err != nil {
+						return err
+					}
+					w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+					fmt.Fprintln(w, "IMAGE\tSIZE\tBUILT\tDIRECTORY")
+					for _, img := range imgs {
+						fmt.Fprintf(w, "%s\t%.1f MiB\t%s\t%s\n", img.Name, float64(img.Size)/(1<<20), img.Built.Format(time.DateTime), img.Dir)
+					}
+					w.Flush()
+					if len(imgs) == 0 {
+						fmt.Printf("no image is built; build one with: cloonix-labd image build %s\n", images.Recipes()[0])
+					}
+					return nil
+				},
+			},
+		},
+	}
+}

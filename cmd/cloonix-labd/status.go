@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/labd"
+)
+
+// target is the lab a command acts on.
+type target struct {
+	name string
+	dirs lab.Dirs
+	sock string
+}
+
+// resolveLab finds the lab named by --lab, or the only one that is up.
+func resolveLab(c *cli.Context) (target, error) {
+	name := c.String("lab")
+	if name == "" {
+		up, err := labd.RunningLabs(c.Context)
+		if err != nil {
+			return target{}, err
+		}
+		switch len(up) {
+		case 0:
+			return target{}, errors.New("no lab is up; start one with: cloonix-labd up LABFILE")
+		case 1:
+			name = up[0]
+		default:
+			return target{}, fmt.Errorf("several labs are up (%s); name one with --lab NAME", strings.Join(up, ", "))
+		}
+	}
+	dirs, err := lab.DirsFor(name)
+	if err != nil {
+		return target{}, err
+	}
+	return target{name: name, dirs: dirs, sock: filepath.Join(dirs.Runtime, "ctl.sock")}, nil
+}
+
+// requireUp fails with a clear message when the lab's daemon does not answer.
+func (t target) requireUp(ctx context.Context) (*api.Client, error) {
+	if !labd.IsUp(ctx, t.sock) {
+		return nil, fmt.Errorf("lab %s is not up; start it with: cloonix-labd up LABFILE", t.name)
+	}
+	return api.NewClient(t.sock), nil
+}
+
+// statusReport is what `status --json` prints.
+type statusReport struct {
+	Lab    api.LabInfo    `json:"lab"`
+	VMs    []api.VMStatus `json:"vms"`
+	Leases []api.Lease    `json:"leases"`
+}
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "status",
+		Usage: "show the lab's VMs (state, accelerator, pid, memory, address) and DHCP leases",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"}},
+		Action: func(c *cli.Context) error {
+			t, err := resolveLab(c)
+			if err != nil {
+				return err
+			}
+			client, err := t.requireUp(c.Context)
+			if err != nil {
+				return err
+			}
+			var r statusReport
+			if r.Lab, err = client.Lab(c.Context); err != nil {
+				return err
+			}
+			if r.VMs, err = client.VMs(c.Context); err != nil {
+				return err
+			}
+			if r.Leases, err = client.Leases(c.Context); err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(os.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			}
+			printStatus(r)
+			return nil
+		},
+	}
+}
+
+func printStatus(r statusReport) {
+	fmt.Printf("lab %s: daemon pid %d, up %s\n", r.Lab.Name, r.Lab.PID, time.Since(r.Lab.StartedAt).Round(time.Second))
+	fmt.Printf("accelerator: %s (%s)\n\n", r.Lab.Accel, r.Lab.AccelReason)
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "VM\tKIND\tSTATE\tACCEL\tPID\tMEMORY\tCPUS\tADDRESS")
+	for _, v := range r.VMs {
+		pid := "-"
+		if v.PID != 0 {
+			pid = fmt.Sprint(v.PID)
+		}
+		ip := v.IP
+		if ip == "" {
+			ip = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d MiB\t%d\t%s\n", v.Name, v.Kind, v.State, v.Accel, pid, v.MemoryMiB, v.CPUs, ip)
+	}
+	w.Flush()
+	if len(r.Leases) > 0 {
+		fmt.Println()
+		w = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(w, "NAT\tLEASE\tMAC\tHOSTNAME\tEXPIRES")
+		for _, l := range r.Leases {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", l.NAT, l.IP, l.MAC, l.Hostname, l.Expiry.Format(time.RFC3339))
+		}
+		w.Flush()
+	}
+}
+
+func downCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "down",
+		Usage: "stop every VM of the lab and its daemon",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "purge", Usage: "also delete the lab's overlays, keys, known_hosts, leases and logs"},
+		},
+		Action: func(c *cli.Context) error {
+			t, err := resolveLab(c)
+			if err != nil {
+				return err
+			}
+			if !labd.IsUp(c.Context, t.sock) {
+				if c.Bool("purge") {
+					if err := purge(t); err != nil {
+						return err
+					}
+					fmt.Printf("lab %s was not up; purged its state\n", t.name)
+					return nil
+				}
+				return fmt.Errorf("lab %s is not up; nothing to stop (--purge deletes its state)", t.name)
+			}
+			client := api.NewClient(t.sock)
+			info, err := client.Lab(c.Context)
+			if err != nil {
+				return err
+			}
+			vms, _ := client.VMs(c.Context)
+			fmt.Printf("%s lab %s: stopping %d VMs\n", stamp(), t.name, len(vms))
+			if err := client.Down(c.Context); err != nil {
+				return err
+			}
+			pids := []int{info.PID}
+			for _, v := range vms {
+				if v.PID != 0 {
+					pids = append(pids, v.PID)
+				}
+			}
+			if err := waitGone(c.Context, pids, 60*time.Second); err != nil {
+				return fmt.Errorf("lab %s: %w", t.name, err)
+			}
+			if c.Bool("purge") {
+				if err := purge(t); err != nil {
+					return err
+				}
+			}
+			fmt.Printf("%s lab %s is down\n", stamp(), t.name)
+			return nil
+		},
+	}
+}
+
+// waitGone waits until none of the processes exists.
+func waitGone(ctx context.Context, pids []int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var alive []string
+		for _, pid := range pids {
+			if syscall.Kill(pid, 0) == nil && !isZombie(pid) {
+				alive = append(alive, fmt.Sprint(pid))
+			}
+		}
+		if len(alive) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("processes %s are still running after %s", strings.Join(alive, ", "), timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// isZombie tells whether a process has exited but not been reaped.
+func isZombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+// purge deletes the lab's state and runtime directories.
+func purge(t target) error {
+	for _, dir := range []string{t.dirs.State, t.dirs.Runtime} {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("purge %s: %w", dir, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/api/tunnel"
+	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/labd"
+)
+
+// waitUp follows the lab's VMs through created → booting → running, printing each change, and then, if
+// waitSSH is set, waits until each VM's sshd answers through its NAT. It fails naming the VM that is not
+// ready, with the tail of its console log.
+func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, waitSSH bool, timeout time.Duration) error {
+	dirs, err := lab.DirsFor(l.Name)
+	if err != nil {
+		return err
+	}
+	seen := map[string]string{}
+	sshOK := map[string]bool{}
+	nats := natOf(l)
+	sock := filepath.Join(dirs.Runtime, "ctl.sock")
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var last []api.VMStatus
+	for {
+		vms, err := c.VMs(ctx)
+		if err == nil {
+			last = vms
+		}
+		done := err == nil
+		for _, v := range vms {
+			if seen[v.Name] != v.State {
+				fmt.Printf("%s %-12s %s\n", stamp(), v.Name, v.State)
+				seen[v.Name] = v.State
+			}
+			switch v.State {
+			case labd.StateCrashed, labd.StateStopped:
+				return fmt.Errorf("vm %s is %s while the lab was coming up; last console lines:\n%s", v.Name, v.State, consoleTail(dirs, v.Name))
+			case labd.StateRunning:
+			default:
+				done = false
+				continue
+			}
+			nat, hasNAT := nats[v.Name]
+			if !waitSSH || !hasNAT || sshOK[v.Name] {
+				continue
+			}
+			if sshAnswers(ctx, sock, nat, v.Name) {
+				sshOK[v.Name] = true
+				fmt.Printf("%s %-12s sshd answers through %s\n", stamp(), v.Name, nat)
+			} else {
+				done = false
+			}
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			for _, v := range last {
+				_, hasNAT := nats[v.Name]
+				if v.State != labd.StateRunning || (waitSSH && hasNAT && !sshOK[v.Name]) {
+					what := "state " + v.State
+					if v.State == labd.StateRunning {
+						what = "its sshd does not answer through " + nats[v.Name]
+					}
+					return fmt.Errorf("vm %s is not ready after %s (%s); the lab stays up (cloonix-labd down to stop it); last console lines:\n%s",
+						v.Name, timeout, what, consoleTail(dirs, v.Name))
+				}
+			}
+			return fmt.Errorf("lab %s: not ready after %s: %v", l.Name, timeout, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// natOf maps each VM to the first NAT entity on one of its LANs.
+func natOf(l *lab.Lab) map[string]string {
+	byLAN := map[string]string{}
+	for _, n := range l.NATs {
+		if _, ok := byLAN[n.LAN]; !ok {
+			byLAN[n.LAN] = n.Name
+		}
+	}
+	out := map[string]string{}
+	for _, v := range l.VMs {
+		for _, nic := range v.NICs {
+			if n, ok := byLAN[nic.LAN]; ok {
+				out[v.Name] = n
+				break
+			}
+		}
+	}
+	return out
+}
+
+// sshAnswers tells whether the VM's port 22 sends an SSH banner through the NAT.
+func sshAnswers(ctx context.Context, sock, nat, vmName string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	conn, err := tunnel.Connect(ctx, sock, nat, vmName, 22)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "SSH-")
+}
+
+func consoleTail(dirs lab.Dirs, vmName string) string {
+	return labd.ConsoleTail(dirs.State, vmName, 15)
+}

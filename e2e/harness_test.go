@@ -1,0 +1,230 @@
+// Package e2e holds the end-to-end tests: real qemu VMs (TCG here) from the project's own guest images, the real
+// cloonix-labd and cloonix-proxy binaries, the real OpenSSH client and real Ansible.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// env is what every test shares: the built binaries and private XDG directories.
+var env struct {
+	bin      string // directory holding cloonix-labd and cloonix-proxy
+	root     string // temp root for XDG dirs
+	cacheDir string // image cache (the user's, so images built by test.sh are reused)
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	root, err := os.MkdirTemp("", "cloonix-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(root)
+	env.root = root
+	env.bin = filepath.Join(root, "bin")
+	build := exec.Command("go", "build", "-o", env.bin+"/", "../cmd/cloonix-labd", "../cmd/cloonix-proxy")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build:", err)
+		return 1
+	}
+	for _, d := range []string{"run", "state", "config", "home"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	os.Setenv("PATH", env.bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	os.Setenv("XDG_RUNTIME_DIR", filepath.Join(root, "run"))
+	os.Setenv("XDG_STATE_HOME", filepath.Join(root, "state"))
+	os.Setenv("XDG_CONFIG_HOME", filepath.Join(root, "config"))
+	os.Unsetenv("CLOONIX_LAB")
+	// The image cache stays the user's own: test.sh builds the images once, and a warm build is instant.
+	out, err := exec.Command(filepath.Join(env.bin, "cloonix-labd"), "image", "build", "tiny").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "image build tiny: %v\n%s", err, out)
+		return 1
+	}
+	code := m.Run()
+	// Leave nothing running: stop every lab a failed test left up.
+	labs, _ := filepath.Glob(filepath.Join(root, "run", "cloonix", "*"))
+	for _, l := range labs {
+		_ = exec.Command(filepath.Join(env.bin, "cloonix-labd"), "--lab", filepath.Base(l), "down").Run()
+	}
+	return code
+}
+
+// result is what a command did.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// runCmd runs a command with a timeout and returns its output and exit code.
+func runCmd(t testing.TB, timeout time.Duration, name string, args ...string) result {
+	t.Helper()
+	return runCmdIn(t, timeout, nil, name, args...)
+}
+
+func runCmdIn(t testing.TB, timeout time.Duration, stdin io.Reader, name string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin = stdin
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if err != nil {
+		r.code = -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = ee.ExitCode()
+		}
+		if ctx.Err() != nil {
+			r.stderr += fmt.Sprintf("\n(timed out after %s)", timeout)
+		}
+	}
+	return r
+}
+
+// labd runs cloonix-labd.
+func labd(t testing.TB, args ...string) result {
+	t.Helper()
+	return runCmd(t, 5*time.Minute, filepath.Join(env.bin, "cloonix-labd"), args...)
+}
+
+// mustLabd runs cloonix-labd and fails the test unless it exits 0.
+func mustLabd(t testing.TB, args ...string) string {
+	t.Helper()
+	r := labd(t, args...)
+	if r.code != 0 {
+		t.Fatalf("cloonix-labd %s: %s", strings.Join(args, " "), r)
+	}
+	return r.stdout
+}
+
+// writeLab writes a lab file into a fresh directory and returns its path.
+func writeLab(t testing.TB, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lab.toml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// status is the JSON of `cloonix-labd status --json`.
+type status struct {
+	Lab struct {
+		Name        string `json:"name"`
+		Accel       string `json:"accel"`
+		AccelReason string `json:"accel_reason"`
+		PID         int    `json:"pid"`
+	} `json:"lab"`
+	VMs []struct {
+		Name      string   `json:"name"`
+		State     string   `json:"state"`
+		PID       int      `json:"pid"`
+		MemoryMiB int      `json:"memory_mib"`
+		Accel     string   `json:"accel"`
+		IP        string   `json:"ip"`
+		MACs      []string `json:"macs"`
+	} `json:"vms"`
+	Leases []struct {
+		NAT string `json:"nat"`
+		MAC string `json:"mac"`
+		IP  string `json:"ip"`
+	} `json:"leases"`
+}
+
+func getStatus(t testing.TB, labName string) status {
+	t.Helper()
+	out := mustLabd(t, "--lab", labName, "status", "--json")
+	var s status
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	return s
+}
+
+// vmState returns the state of one VM.
+func (s status) vm(name string) (state string, pid int) {
+	for _, v := range s.VMs {
+		if v.Name == name {
+			return v.State, v.PID
+		}
+	}
+	return "", 0
+}
+
+// stateDir is the lab's state directory under the test's XDG_STATE_HOME.
+func stateDir(labName string) string {
+	return filepath.Join(env.root, "state", "cloonix", labName)
+}
+
+// fileHash is the sha256 of a file.
+func fileHash(t testing.TB, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// qemuPIDs lists the pids of qemu processes whose command line mentions the given text.
+func qemuPIDs(t testing.TB, needle string) []string {
+	t.Helper()
+	var pids []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		cmd := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.Contains(cmd, "qemu-system") && strings.Contains(cmd, needle) {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}

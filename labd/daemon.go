@@ -1,0 +1,241 @@
+package labd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/sshsetup"
+	"github.com/cloonix-go/cloonix/vm"
+)
+
+// Options configure one daemon run.
+type Options struct {
+	// Lab is the validated lab to run.
+	Lab *lab.Lab
+	// Dirs are the lab's runtime and state directories.
+	Dirs lab.Dirs
+	// QemuBinary is the qemu-system executable; empty means "qemu-system-x86_64".
+	QemuBinary string
+	// StopTimeout bounds how long a VM may take to power off before it is told to quit.
+	StopTimeout time.Duration
+	// Log receives the daemon's structured log.
+	Log *slog.Logger
+	// Ready, if set, is called once: with nil when the API socket is serving and every VM was started,
+	// or with the error that made the start fail (after everything started so far was torn down).
+	Ready func(error)
+	// UserKeys are extra authorized_keys lines (the user's own keys) written into every VM's day-0 seed.
+	UserKeys []string
+}
+
+// Daemon runs one lab. Create it with New and run it with Run.
+type Daemon struct {
+	opts    Options
+	lab     *lab.Lab
+	dirs    lab.Dirs
+	log     *slog.Logger
+	accel   vm.Accel
+	keys    sshsetup.Keys
+	started time.Time
+
+	vms      map[string]*vmRun
+	vmOrder  []string
+	net      *network
+	lockFile *os.File
+
+	downOnce sync.Once
+	downCh   chan struct{}
+}
+
+// New checks the options and returns a daemon ready to Run.
+func New(opts Options) (*Daemon, error) {
+	if opts.Lab == nil {
+		return nil, errors.New("labd: no lab given")
+	}
+	if opts.QemuBinary == "" {
+		opts.QemuBinary = "qemu-system-x86_64"
+	}
+	if opts.StopTimeout == 0 {
+		opts.StopTimeout = 20 * time.Second
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	return &Daemon{
+		opts:   opts,
+		lab:    opts.Lab,
+		dirs:   opts.Dirs,
+		log:    opts.Log.With("lab", opts.Lab.Name),
+		vms:    map[string]*vmRun{},
+		downCh: make(chan struct{}),
+	}, nil
+}
+
+// Run brings the lab up, serves the API until ctx is cancelled or a client asks for down, then takes every
+// VM down and removes the runtime directory. It never leaves a qemu it started running when it returns an
+// error from the start phase.
+func (d *Daemon) Run(ctx context.Context) (err error) {
+	ready := d.opts.Ready
+	if ready == nil {
+		ready = func(error) {}
+	}
+	if err := d.dirs.Ensure(); err != nil {
+		ready(err)
+		return err
+	}
+	if err := d.lock(); err != nil {
+		ready(err)
+		return err
+	}
+	defer d.unlock()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	if err := d.start(ctx); err != nil {
+		d.log.Error("start failed; tearing down", "err", err)
+		d.teardown()
+		ready(err)
+		return err
+	}
+
+	srv := api.NewServer(d, d.log)
+	l, err := api.Listen(d.socketPath())
+	if err != nil {
+		d.teardown()
+		err = fmt.Errorf("control socket: %w", err)
+		ready(err)
+		return err
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ctx, l) }()
+	if err := writePIDFile(filepath.Join(d.dirs.Runtime, "labd.pid")); err != nil {
+		d.log.Warn("pid file", "err", err)
+	}
+	d.log.Info("lab up", "vms", len(d.vms), "accel", d.accel.Name)
+	ready(nil)
+
+	select {
+	case <-ctx.Done():
+		d.log.Info("stopping: signal")
+	case <-d.downCh:
+		d.log.Info("stopping: down requested")
+	case err := <-serveErr:
+		d.log.Error("api server stopped", "err", err)
+	}
+	d.teardown()
+	cancel()
+	_ = l.Close()
+	_ = os.Remove(d.socketPath())
+	_ = os.Remove(filepath.Join(d.dirs.Runtime, "labd.pid"))
+	return nil
+}
+
+// socketPath is the control socket of the lab.
+func (d *Daemon) socketPath() string { return filepath.Join(d.dirs.Runtime, "ctl.sock") }
+
+// lock takes the lab's lock file, so two daemons never run the same lab (a second `up` racing the first).
+func (d *Daemon) lock() error {
+	path := filepath.Join(d.dirs.Runtime, "labd.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return fmt.Errorf("lab %s is already up (another cloonix-labd holds %s); run: cloonix-labd down --lab %s", d.lab.Name, path, d.lab.Name)
+		}
+		return fmt.Errorf("lock %s: %w", path, err)
+	}
+	d.lockFile = f
+	return nil
+}
+
+func (d *Daemon) unlock() {
+	if d.lockFile != nil {
+		_ = syscall.Flock(int(d.lockFile.Fd()), syscall.LOCK_UN)
+		d.lockFile.Close()
+	}
+}
+
+// start prepares and starts everything: keys, accelerator, networks, then all VMs in parallel.
+func (d *Daemon) start(ctx context.Context) error {
+	d.started = time.Now()
+	keys, err := sshsetup.EnsureLabKeys(d.dirs.State)
+	if err != nil {
+		return fmt.Errorf("lab keys: %w", err)
+	}
+	d.keys = keys
+	d.accel = vm.ProbeAccel(ctx)
+	d.log.Info("accelerator", "name", d.accel.Name, "reason", d.accel.Reason)
+
+	for i := range d.lab.VMs {
+		v := &d.lab.VMs[i]
+		d.vms[v.Name] = newVMRun(d, v)
+		d.vmOrder = append(d.vmOrder, v.Name)
+	}
+	sort.Strings(d.vmOrder)
+
+	d.net, err = newNetwork(ctx, d)
+	if err != nil {
+		return fmt.Errorf("networks: %w", err)
+	}
+	if err := d.writeSSHSetup(); err != nil {
+		return err
+	}
+
+	var wg sync.WaitGroup
+	errs := make([]error, len(d.vmOrder))
+	for i, name := range d.vmOrder {
+		wg.Add(1)
+		go func(i int, r *vmRun) {
+			defer wg.Done()
+			errs[i] = r.start(ctx)
+		}(i, d.vms[name])
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, name := range d.vmOrder {
+		r := d.vms[name]
+		d.net.connectVM(ctx, r)
+		go r.monitor(ctx)
+	}
+	return nil
+}
+
+// teardown stops every VM in parallel, then the networks. It is safe to call on a half-started lab.
+func (d *Daemon) teardown() {
+	var wg sync.WaitGroup
+	for _, r := range d.vms {
+		wg.Add(1)
+		go func(r *vmRun) {
+			defer wg.Done()
+			r.stop(d.opts.StopTimeout)
+		}(r)
+	}
+	wg.Wait()
+	if d.net != nil {
+		d.net.close()
+	}
+}
+
+// requestDown makes Run return after tearing the lab down.
+func (d *Daemon) requestDown() {
+	d.downOnce.Do(func() { close(d.downCh) })
+}
+
+func writePIDFile(path string) error {
+	return os.WriteFile(path, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o600)
+}

@@ -1,0 +1,144 @@
+package labd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/lab"
+)
+
+// ReadyFD is the file descriptor on which a spawned daemon reports that it is up ("ok") or why it failed.
+const ReadyFD = 3
+
+// Spawn starts `EXE serve LABFILE` as a daemon in its own session, detached from the caller's terminal, and
+// waits until it reports that it is serving or has failed. Its log goes to the lab's state directory.
+func Spawn(ctx context.Context, exe string, args []string, dirs lab.Dirs) (pid int, err error) {
+	if err := dirs.Ensure(); err != nil {
+		return 0, err
+	}
+	logPath := filepath.Join(dirs.State, "labd.log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("daemon log: %w", err)
+	}
+	defer logf.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, err
+	}
+	defer devnull.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer pr.Close()
+
+	cmd := exec.Command(exe, args...)
+	cmd.Stdin = devnull
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	cmd.ExtraFiles = []*os.File{pw} // becomes fd 3
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		pw.Close()
+		return 0, fmt.Errorf("start daemon: %w", err)
+	}
+	pw.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	msg := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(pr).ReadString('\n')
+		msg <- strings.TrimSpace(line)
+	}()
+	select {
+	case m := <-msg:
+		switch {
+		case m == "ok":
+			return cmd.Process.Pid, nil
+		case strings.HasPrefix(m, "error: "):
+			<-exited
+			return 0, errors.New(strings.TrimPrefix(m, "error: "))
+		default:
+			<-exited
+			return 0, fmt.Errorf("daemon exited before it was up; see %s:\n%s", logPath, tailLines(logPath, 10))
+		}
+	case <-ctx.Done():
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		return 0, ctx.Err()
+	}
+}
+
+// ReadyReporter returns the Ready callback of a spawned daemon: it writes the result to ReadyFD once.
+// Outside a spawned daemon (no ReadyFD) it does nothing.
+func ReadyReporter() func(error) {
+	f := os.NewFile(ReadyFD, "ready")
+	if f == nil {
+		return func(error) {}
+	}
+	if _, err := f.Stat(); err != nil {
+		return func(error) {}
+	}
+	done := false
+	return func(err error) {
+		if done {
+			return
+		}
+		done = true
+		if err != nil {
+			fmt.Fprintf(f, "error: %s\n", oneLine(err.Error()))
+		} else {
+			fmt.Fprintln(f, "ok")
+		}
+		f.Close()
+	}
+}
+
+// oneLine keeps a multi-line error on one line for the ready pipe; newlines become " | ".
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\x1e") }
+
+// ExpandError undoes oneLine.
+func ExpandError(s string) string { return strings.ReplaceAll(s, "\x1e", "\n") }
+
+// RunningLabs lists the labs whose daemon answers on its control socket.
+func RunningLabs(ctx context.Context) ([]string, error) {
+	root, err := lab.RuntimeRoot()
+	if err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		sock := filepath.Join(root, e.Name(), "ctl.sock")
+		if IsUp(ctx, sock) {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// IsUp tells whether a daemon answers on the socket.
+func IsUp(ctx context.Context, sock string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := api.NewClient(sock).Lab(ctx)
+	return err == nil
+}

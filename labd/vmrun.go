@@ -1,0 +1,257 @@
+package labd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/vm"
+)
+
+// VM states, as `status` shows them.
+const (
+	StateCreated  = "created"  // overlay and day-0 media are ready, qemu not started yet
+	StateBooting  = "booting"  // qemu runs; the guest has not printed its readiness line yet
+	StateRunning  = "running"  // the guest printed its kind's readiness line
+	StateStopping = "stopping" // down asked it to power off
+	StateStopped  = "stopped"  // qemu exited because we asked it to, or the guest powered off
+	StateCrashed  = "crashed"  // qemu exited without being asked to
+)
+
+// vmRun is the daemon's view of one VM: its files, its qemu process and its state.
+type vmRun struct {
+	d    *Daemon
+	spec *lab.VM
+	dir  string // state/vms/<name>
+
+	mu        sync.Mutex
+	state     string
+	proc      *vm.Process
+	qemu      vm.Spec
+	logOffset int64 // where this boot's console output starts in the console log
+	stopping  bool
+	bootedAt  time.Time
+	readyAt   time.Time
+}
+
+func newVMRun(d *Daemon, spec *lab.VM) *vmRun {
+	return &vmRun{
+		d:     d,
+		spec:  spec,
+		dir:   filepath.Join(d.dirs.State, "vms", spec.Name),
+		state: StateCreated,
+	}
+}
+
+// Paths of the VM's files.
+func (r *vmRun) overlayPath() string    { return filepath.Join(r.dir, "disk.qcow2") }
+func (r *vmRun) day0Path() string       { return filepath.Join(r.dir, "day0.iso") }
+func (r *vmRun) consoleLogPath() string { return ConsoleLogPath(r.d.dirs.State, r.spec.Name) }
+func (r *vmRun) qemuLogPath() string    { return filepath.Join(r.dir, "qemu.log") }
+func (r *vmRun) qmpPath() string        { return filepath.Join(r.d.dirs.Runtime, r.spec.Name+".qmp") }
+func (r *vmRun) serialPath() string     { return filepath.Join(r.d.dirs.Runtime, r.spec.Name+".serial") }
+func (r *vmRun) nicSocketPath(nic lab.NIC) string {
+	return filepath.Join(r.d.dirs.Runtime, r.spec.Name+"-"+nic.Name+".sock")
+}
+
+// State returns the VM's current state.
+func (r *vmRun) State() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state
+}
+
+func (r *vmRun) setState(s string) {
+	r.mu.Lock()
+	old := r.state
+	r.state = s
+	switch s {
+	case StateRunning:
+		r.readyAt = time.Now()
+	}
+	r.mu.Unlock()
+	if old != s {
+		r.d.log.Info("vm state", "vm", r.spec.Name, "from", old, "to", s)
+	}
+}
+
+// prepare makes the overlay and the day-0 medium.
+func (r *vmRun) prepare(ctx context.Context) error {
+	if err := os.MkdirAll(r.dir, 0o700); err != nil {
+		return fmt.Errorf("vm %s: %w", r.spec.Name, err)
+	}
+	if err := vm.CreateOverlay(ctx, r.spec.Image.Disk, r.overlayPath()); err != nil {
+		return fmt.Errorf("vm %s: overlay: %w", r.spec.Name, err)
+	}
+	if err := writeDay0(r); err != nil {
+		return fmt.Errorf("vm %s: day-0: %w", r.spec.Name, err)
+	}
+	return nil
+}
+
+// buildSpec turns the lab's VM into qemu's.
+func (r *vmRun) buildSpec() vm.Spec {
+	k := r.spec.Kind
+	s := vm.Spec{
+		Name:         r.spec.Name,
+		Machine:      k.Machine,
+		Accel:        r.d.accel.Name,
+		MemoryMiB:    r.spec.MemoryMiB,
+		CPUs:         r.spec.CPUs,
+		Disk:         r.overlayPath(),
+		Kernel:       r.spec.Image.Kernel,
+		Initrd:       r.spec.Image.Initrd,
+		Append:       r.spec.Image.Append,
+		Day0:         r.day0Path(),
+		Day0Medium:   day0Medium(k),
+		NICModel:     k.NICModel,
+		QMPSocket:    r.qmpPath(),
+		SerialSocket: r.serialPath(),
+		SerialLog:    r.consoleLogPath(),
+		PIDFile:      filepath.Join(r.d.dirs.Runtime, r.spec.Name+".pid"),
+	}
+	for _, nic := range r.spec.NICs {
+		s.NICs = append(s.NICs, vm.NIC{ID: nic.Name, MAC: nic.MAC, Socket: r.nicSocketPath(nic)})
+	}
+	return s
+}
+
+// start prepares the VM's files and starts its qemu.
+func (r *vmRun) start(ctx context.Context) error {
+	if err := r.prepare(ctx); err != nil {
+		return err
+	}
+	spec := r.buildSpec()
+	if st, err := os.Stat(r.consoleLogPath()); err == nil {
+		r.logOffset = st.Size()
+	}
+	proc, err := vm.Start(ctx, r.d.opts.QemuBinary, spec, r.qemuLogPath())
+	if err != nil {
+		return fmt.Errorf("vm %s: %w", r.spec.Name, err)
+	}
+	r.mu.Lock()
+	r.proc = proc
+	r.qemu = spec
+	r.bootedAt = time.Now()
+	r.mu.Unlock()
+	r.setState(StateBooting)
+	return nil
+}
+
+// monitor follows the VM until it exits: it watches the console log for the kind's readiness line and the
+// process for its exit, which is a crash unless we asked for it.
+func (r *vmRun) monitor(ctx context.Context) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	readiness := []byte(r.spec.Kind.ReadinessLine)
+	var seen int64 = r.logOffset
+	var carry []byte
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		r.mu.Lock()
+		proc, stopping, state := r.proc, r.stopping, r.state
+		r.mu.Unlock()
+		if proc == nil {
+			return
+		}
+		if !proc.Alive() {
+			if stopping {
+				r.setState(StateStopped)
+			} else {
+				r.setState(StateCrashed)
+				r.d.log.Error("vm crashed: qemu exited without being asked to", "vm", r.spec.Name, "pid", proc.Pid)
+			}
+			return
+		}
+		if state == StateBooting && len(readiness) > 0 {
+			chunk, n := readFrom(r.consoleLogPath(), seen)
+			seen += n
+			buf := append(carry, chunk...)
+			if bytes.Contains(buf, readiness) {
+				r.setState(StateRunning)
+				carry = nil
+				continue
+			}
+			if len(buf) > len(readiness) {
+				carry = append([]byte(nil), buf[len(buf)-len(readiness):]...)
+			} else {
+				carry = buf
+			}
+		}
+	}
+}
+
+// readFrom returns what the file holds after offset.
+func readFrom(path string, offset int64) ([]byte, int64) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil, 0
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
+	return b, int64(len(b))
+}
+
+// stop powers the VM off (ACPI, then quit, then kill) and waits until its qemu is gone.
+func (r *vmRun) stop(timeout time.Duration) {
+	r.mu.Lock()
+	proc := r.proc
+	r.stopping = true
+	alive := proc != nil && proc.Alive()
+	r.mu.Unlock()
+	if !alive {
+		return
+	}
+	r.setState(StateStopping)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
+	defer cancel()
+	if err := vm.Stop(ctx, r.qmpPath(), proc, timeout); err != nil {
+		r.d.log.Warn("vm stop", "vm", r.spec.Name, "err", err)
+	}
+	r.setState(StateStopped)
+}
+
+// ConsoleLogPath is where a VM's serial console is logged, in the lab's state directory.
+func ConsoleLogPath(stateDir, vmName string) string {
+	return filepath.Join(stateDir, "vms", vmName, "console.log")
+}
+
+// ConsoleTail returns the last n lines of a VM's console log, for error messages.
+func ConsoleTail(stateDir, vmName string, n int) string {
+	return tailLines(ConsoleLogPath(stateDir, vmName), n)
+}
+
+func tailLines(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	off := st.Size() - 16<<10
+	if off < 0 {
+		off = 0
+	}
+	b, _ := readFrom(path, off)
+	lines := bytes.Split(bytes.TrimRight(b, "\r\n"), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.ReplaceAll(bytes.Join(lines, []byte("\n")), []byte("\r"), nil))
+}

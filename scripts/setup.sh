@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs what cloonix needs on a Debian 12 / Ubuntu machine (as root, or as a user with sudo), checks Go,
+# and builds the binaries into ./bin. Sourced by demo.sh and test.sh; safe to run again (it installs only what
+# is missing).
+set -euo pipefail
+
+die() { echo "cloonix setup: $*" >&2; exit 1; }
+
+# Debian packages: qemu and its tools, the OpenSSH client, what the image builder and the tests use.
+CLOONIX_PACKAGES=(qemu-system-x86 qemu-utils openssh-client rsync busybox-static e2fsprogs cpio
+	binutils apt-utils iproute2 ansible genisoimage ca-certificates)
+
+setup_packages() {
+	[ -r /etc/os-release ] || die "no /etc/os-release: this script supports Debian 12 and Ubuntu only"
+	. /etc/os-release
+	case " ${ID:-} ${ID_LIKE:-} " in
+	*" debian "* | *" ubuntu "*) ;;
+	*) die "unsupported system ${PRETTY_NAME:-unknown}: this script supports Debian 12 and Ubuntu (install qemu-system-x86, qemu-utils, openssh-client and Go 1.26 by hand elsewhere)" ;;
+	esac
+	local missing=()
+	for p in "${CLOONIX_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	local sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null || die "need root or sudo to install: ${missing[*]}"
+		sudo=(sudo)
+	fi
+	# apt-get download (the image builder) needs package lists even when nothing is missing.
+	if [ ${#missing[@]} -gt 0 ] || [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then
+		echo "cloonix setup: apt-get update"
+		"${sudo[@]}" apt-get update -q >/dev/null || die "apt-get update failed"
+	fi
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "cloonix setup: installing ${missing[*]}"
+		DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
+			die "apt-get install ${missing[*]} failed"
+	fi
+}
+
+setup_go() {
+	if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
+		export PATH=/usr/local/go/bin:$PATH
+	fi
+	command -v go >/dev/null || die "Go 1.26 or newer is needed (https://go.dev/dl/); it is not on PATH"
+	local v
+	v=$(go env GOVERSION | sed 's/^go//')
+	case "$v" in
+	1.2[6-9]* | 1.[3-9][0-9]* | [2-9].*) ;;
+	*) die "Go $v is too old: cloonix needs Go 1.26 or newer" ;;
+	esac
+}
+
+setup_build() {
+	mkdir -p bin
+	go build -o bin/ ./cmd/... || die "go build failed"
+	export PATH="$PWD/bin:$PATH"
+}
+
+setup_all() {
+	setup_packages
+	setup_go
+	setup_build
+}
