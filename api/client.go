@@ -1,0 +1,101 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/cloonix-go/cloonix/api/tunnel"
+)
+
+// Client talks to a lab daemon's API over its UNIX socket.
+type Client struct {
+	socket string
+	hc     *http.Client
+}
+
+// NewClient returns a client for the daemon listening on socketPath.
+func NewClient(socketPath string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socketPath)
+		},
+		MaxIdleConns:       2,
+		DisableCompression: true,
+	}
+	return &Client{socket: socketPath, hc: &http.Client{Transport: tr}}
+}
+
+// Lab describes the lab.
+func (c *Client) Lab(ctx context.Context) (LabInfo, error) {
+	var v LabInfo
+	err := c.do(ctx, http.MethodGet, "lab", &v)
+	return v, err
+}
+
+// VMs lists the lab's VMs.
+func (c *Client) VMs(ctx context.Context) ([]VMStatus, error) {
+	var v []VMStatus
+	err := c.do(ctx, http.MethodGet, "vms", &v)
+	return v, err
+}
+
+// Leases lists the current DHCP leases.
+func (c *Client) Leases(ctx context.Context) ([]Lease, error) {
+	var v []Lease
+	err := c.do(ctx, http.MethodGet, "leases", &v)
+	return v, err
+}
+
+// Down asks the daemon to stop the lab. It returns once the daemon has
+// accepted; the socket goes away when the daemon has stopped.
+func (c *Client) Down(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "down", nil)
+}
+
+// Connect opens a tunnel to host:port through entity (see package tunnel).
+// A refusal is a *tunnel.Error carrying the status and reason.
+func (c *Client) Connect(ctx context.Context, entity, host string, port uint16) (net.Conn, error) {
+	conn, err := tunnel.Connect(ctx, c.socket, entity, host, port)
+	if err != nil {
+		return nil, err
+	}
+	return conn, nil
+}
+
+// do performs one request; an error status becomes an *Error with the
+// daemon's one-line reason.
+func (c *Client) do(ctx context.Context, method, endpoint string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://cloonix/"+Version+"/"+endpoint, nil)
+	if err != nil {
+		return fmt.Errorf("api: build request: %w", err)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("api: %s %s on %s: %w", method, endpoint, c.socket, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("api: read %s response: %w", endpoint, err)
+	}
+	if resp.StatusCode >= 300 {
+		reason := strings.TrimSpace(string(body))
+		if reason == "" {
+			reason = resp.Status
+		}
+		return &Error{Status: resp.StatusCode, Reason: oneLine(reason)}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("api: decode %s response: %w", endpoint, err)
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeBackend answers from fixed data; vm1 dials an echo server that
+// half-closes after echoing.
+type fakeBackend struct {
+	echo  string // TCP address of the echo server
+	downs atomic.Int32
+}
+
+func (f *fakeBackend) Lab(context.Context) (LabInfo, error) {
+	return LabInfo{Name: "nemo", PID: 42, Accel: "tcg"}, nil
+}
+func (f *fakeBackend) VMs(context.Context) ([]VMStatus, error) {
+	return []VMStatus{{Name: "vm1", Kind: "linux", State: StateRunning, IP: "10.0.2.15"}}, nil
+}
+func (f *fakeBackend) Leases(context.Context) ([]Lease, error) {
+	return nil, errors.New("leases\nbroken")
+}
+func (f *fakeBackend) Down(context.Context) error { f.downs.Add(1); return nil }
+
+func (f *fakeBackend) Dial(ctx context.Context, entity, host string, port uint16) (net.Conn, error) {
+	if entity != "nat" {
+		return nil, UnknownEntity("nemo", entity, []string{"nat"})
+	}
+	switch host {
+	case "vm1":
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", f.echo)
+	case "off":
+		return nil, NotRunning("nemo", host, StateStopped)
+	case "booting":
+		return nil, NoLease("nemo", host, StateBooting)
+	case "closed":
+		return nil, Refused("nemo", host, port)
+	case "slow":
+		<-ctx.Done()
+		return nil, ctx.Err()
+	case "teapot":
+		return nil, &Error{Status: 418, Reason: "short and stout"}
+	}
+	return nil, UnknownVM("nemo", host, []string{"vm1", "off", "booting"})
+}
+
+// startEcho runs a TCP echo server on loopback that echoes until EOF, then
+// writes "bye" and closes its write side.
+func startEcho(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.Copy(c, c)
+				c.Write([]byte("bye"))
+				c.(*net.TCPConn).CloseWrite()
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// startServer serves a fakeBackend on a socket in a private directory.
+func startServer(t testing.TB) (sock string, fb *fakeBackend) {
+	fb = &fakeBackend{echo: startEcho(t)}
+	sock = filepath.Join(t.TempDir(), "run", "ctl.sock")
+	l, err := Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(fb, nil)
+	s.DialTimeout = 200 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, l) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return sock, fb
+}

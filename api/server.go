@@ -1,0 +1,203 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Backend is what the daemon implements for the API server.
+//
+// Errors should wrap one of the Err* sentinels (see Errorf and the helpers
+// such as UnknownVM) or implement interface{ HTTPStatus() int }; their text
+// is sent to the client as the one-line reason.
+//
+// Later endpoints (console, link state) will come as separate optional
+// interfaces that the server detects with a type assertion, so that this one
+// does not grow.
+type Backend interface {
+	// Lab describes the lab and the daemon.
+	Lab(ctx context.Context) (LabInfo, error)
+	// VMs lists the VMs in lab-file order.
+	VMs(ctx context.Context) ([]VMStatus, error)
+	// Leases lists the current DHCP leases.
+	Leases(ctx context.Context) ([]Lease, error)
+	// Dial opens a TCP connection to host:port through entity (a NAT name).
+	// It must return only once the connection is established.
+	Dial(ctx context.Context, entity, host string, port uint16) (net.Conn, error)
+	// Down starts stopping the lab and returns; the server answers the
+	// request after Down returns. Down must not wait for Serve to return.
+	Down(ctx context.Context) error
+}
+
+// Limits on requests.
+const (
+	MaxHeaderBytes = 16 << 10 // request line plus headers
+	MaxBodyBytes   = 64 << 10 // request body
+)
+
+// DefaultDialTimeout bounds Backend.Dial for a CONNECT request.
+const DefaultDialTimeout = 20 * time.Second
+
+// copyBufferSize is the size of each direction's tunnel buffer.
+const copyBufferSize = 256 << 10
+
+// Server serves the API for one Backend. Create it with NewServer.
+type Server struct {
+	b           Backend
+	log         *slog.Logger
+	DialTimeout time.Duration // bound on Backend.Dial; DefaultDialTimeout if zero
+
+	mu      sync.Mutex
+	tunnels map[net.Conn]struct{}
+	wg      sync.WaitGroup
+}
+
+// NewServer returns a server for b. A nil log discards log output.
+func NewServer(b Backend, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{b: b, log: log, tunnels: make(map[net.Conn]struct{})}
+}
+
+// Handler returns the HTTP handler of the API (management and CONNECT).
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{
+		Handler:           s.Handler(),
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          log.New(slogWriter{s.log}, "", 0),
+	}
+}
+
+// Serve answers requests on l until ctx is cancelled, then closes l, waits
+// (briefly) for management requests and closes open tunnels. It returns nil
+// after a cancellation and the listener's error otherwise.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	hs := s.httpServer()
+	hs.BaseContext = func(net.Listener) context.Context { return ctx }
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	select {
+	case err := <-errc:
+		s.closeTunnels()
+		return fmt.Errorf("api: serve %s: %w", l.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	s.closeTunnels()
+	s.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("api: shut down: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodConnect {
+		s.serveConnect(w, r)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	path := r.URL.Path
+	route, ok := routes[path]
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s (the API has %s)", oneLine(path), endpoints))
+		return
+	}
+	if r.Method != route.method {
+		w.Header().Set("Allow", route.method)
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s needs method %s", path, route.method))
+		return
+	}
+	v, err := route.fn(s.b, r.Context())
+	if err != nil {
+		st := StatusOf(err)
+		s.log.Debug("api request failed", "method", r.Method, "path", path, "status", st, "err", err)
+		writeError(w, st, Reason(err))
+		return
+	}
+	writeJSON(w, route.ok, v)
+}
+
+type route struct {
+	method string
+	ok     int
+	fn     func(Backend, context.Context) (any, error)
+}
+
+var routes = map[string]route{
+	"/" + Version + "/lab": {http.MethodGet, http.StatusOK, func(b Backend, ctx context.Context) (any, error) {
+		return b.Lab(ctx)
+	}},
+	"/" + Version + "/vms": {http.MethodGet, http.StatusOK, func(b Backend, ctx context.Context) (any, error) {
+		v, err := b.VMs(ctx)
+		if v == nil {
+			v = []VMStatus{}
+		}
+		return v, err
+	}},
+	"/" + Version + "/leases": {http.MethodGet, http.StatusOK, func(b Backend, ctx context.Context) (any, error) {
+		v, err := b.Leases(ctx)
+		if v == nil {
+			v = []Lease{}
+		}
+		return v, err
+	}},
+	"/" + Version + "/down": {http.MethodPost, http.StatusAccepted, func(b Backend, ctx context.Context) (any, error) {
+		if err := b.Down(ctx); err != nil {
+			return nil, err
+		}
+		return map[string]string{"status": "stopping"}, nil
+	}},
+}
+
+const endpoints = "GET /v1/lab, GET /v1/vms, GET /v1/leases, POST /v1/down, CONNECT vm:port"
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "encode response: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// writeError answers status with reason as a one-line text/plain body.
+func writeError(w http.ResponseWriter, status int, reason string) {
+	reason = oneLine(reason)
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(reason)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(reason + "\n"))
+}
+
+// slogWriter adapts net/http's error log to slog.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.l.Warn("api http server", "msg", strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+var errHijack = errors.New("connection cannot be hijacked")

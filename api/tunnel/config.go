@@ -1,0 +1,232 @@
+package tunnel
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Target is where a server name leads.
+type Target struct {
+	Name   string // the server name as given
+	Socket string // the daemon's control socket (local servers)
+	// SSH is "user@host" for a remote server (reserved for a later issue;
+	// Resolve refuses such entries for now).
+	SSH string
+	// Config is the config file the entry came from, "" for the default.
+	Config string
+}
+
+// ConfigPath returns the client config file:
+// $XDG_CONFIG_HOME/cloonix/config.toml, else ~/.config/cloonix/config.toml.
+func ConfigPath() string {
+	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
+		return filepath.Join(d, "cloonix", "config.toml")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".config", "cloonix", "config.toml")
+}
+
+// RuntimeDir returns the runtime directory of the local lab name:
+// $XDG_RUNTIME_DIR/cloonix/<name>, else /tmp/cloonix-$UID/<name>. It must
+// agree with package lab.
+func RuntimeDir(name string) string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "cloonix", name)
+	}
+	return filepath.Join("/tmp", "cloonix-"+strconv.Itoa(os.Getuid()), name)
+}
+
+// StateDir returns the state directory of the local lab name:
+// $XDG_STATE_HOME/cloonix/<name>, else ~/.local/state/cloonix/<name>.
+func StateDir(name string) string {
+	return filepath.Join(stateRoot(), name)
+}
+
+func stateRoot() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "cloonix")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".local", "state", "cloonix")
+}
+
+// StateRoot returns the directory holding every lab's state directory.
+func StateRoot() string { return stateRoot() }
+
+// SocketPath returns the control socket of the local lab name.
+func SocketPath(name string) string { return filepath.Join(RuntimeDir(name), "ctl.sock") }
+
+// CheckName checks a server or lab name used in paths.
+func CheckName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+		return errors.New("invalid server name " + strconv.Quote(name) + ": use a lab name such as nemo")
+	}
+	return nil
+}
+
+// Resolve looks name up in the client config (ConfigPath). With no entry,
+// the name is the local lab of that name. A missing config file is not an
+// error; a malformed one is, naming file and line.
+func Resolve(name string) (Target, error) {
+	if err := CheckName(name); err != nil {
+		return Target{}, err
+	}
+	path := ConfigPath()
+	servers, err := ReadConfig(path)
+	if err != nil {
+		return Target{}, err
+	}
+	t := Target{Name: name, Socket: SocketPath(name)}
+	if e, ok := servers[name]; ok {
+		t.Config = path
+		if s := e["socket"]; s != "" {
+			t.Socket = s
+		}
+		t.SSH = e["ssh"]
+		if t.SSH != "" {
+			return t, errors.New(path + ": server " + name + " is remote (ssh = " + strconv.Quote(t.SSH) + "); remote servers are not supported yet")
+		}
+	}
+	return t, nil
+}
+
+// ReadConfig reads the [server.NAME] tables of a client config file. It
+// understands the TOML subset that file needs: comments, table headers and
+// string values (basic or literal). Other tables are skipped. A missing file
+// gives an empty map.
+//
+//	[server.nemo]
+//	socket = "/run/user/1000/cloonix/nemo/ctl.sock"
+//	# ssh = "alice@labhost"   (remote servers: a later issue)
+func ReadConfig(path string) (map[string]map[string]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return map[string]map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, errors.New("read client config: " + err.Error())
+	}
+	defer f.Close()
+	return parseConfig(path, bufio.NewScanner(f))
+}
+
+func parseConfig(path string, sc *bufio.Scanner) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	var cur map[string]string
+	lineNo := 0
+	bad := func(what string) error {
+		return errors.New(path + ":" + strconv.Itoa(lineNo) + ": " + what)
+	}
+	for sc.Scan() {
+		lineNo++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if line[0] == '[' {
+			hdr, _, _ := strings.Cut(line, "#")
+			hdr = strings.TrimSpace(hdr)
+			if !strings.HasSuffix(hdr, "]") || strings.HasPrefix(hdr, "[[") {
+				cur = nil
+				if strings.HasPrefix(hdr, "[[") {
+					continue
+				}
+				return nil, bad("malformed table header; write [server.NAME]")
+			}
+			key := strings.TrimSpace(hdr[1 : len(hdr)-1])
+			rest, ok := strings.CutPrefix(key, "server.")
+			if !ok {
+				cur = nil
+				continue
+			}
+			name, err := unquoteKey(strings.TrimSpace(rest))
+			if err != nil || CheckName(name) != nil {
+				return nil, bad("bad server name in " + hdr + "; write [server.NAME]")
+			}
+			if out[name] == nil {
+				out[name] = map[string]string{}
+			}
+			cur = out[name]
+			continue
+		}
+		if cur == nil {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, bad("expected key = \"value\"")
+		}
+		k = strings.TrimSpace(k)
+		val, err := parseString(strings.TrimSpace(v))
+		if err != nil {
+			return nil, bad(k + ": " + err.Error())
+		}
+		cur[k] = val
+	}
+	if err := sc.Err(); err != nil {
+		return nil, errors.New("read client config " + path + ": " + err.Error())
+	}
+	return out, nil
+}
+
+func unquoteKey(k string) (string, error) {
+	if strings.HasPrefix(k, "\"") || strings.HasPrefix(k, "'") {
+		return parseString(k)
+	}
+	return k, nil
+}
+
+// parseString parses a TOML basic ("...") or literal ('...') string followed
+// by an optional comment.
+func parseString(s string) (string, error) {
+	if s == "" {
+		return "", errors.New("missing value; write a quoted string")
+	}
+	var val, rest string
+	switch s[0] {
+	case '\'':
+		end := strings.IndexByte(s[1:], '\'')
+		if end < 0 {
+			return "", errors.New("unterminated string")
+		}
+		val, rest = s[1:1+end], s[2+end:]
+	case '"':
+		var b strings.Builder
+		i := 1
+		for ; i < len(s) && s[i] != '"'; i++ {
+			if s[i] != '\\' {
+				b.WriteByte(s[i])
+				continue
+			}
+			i++
+			if i >= len(s) {
+				break
+			}
+			switch s[i] {
+			case '"', '\\':
+				b.WriteByte(s[i])
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			default:
+				return "", errors.New("unsupported escape \\" + string(s[i]))
+			}
+		}
+		if i >= len(s) {
+			return "", errors.New("unterminated string")
+		}
+		val, rest = b.String(), s[i+1:]
+	default:
+		return "", errors.New("value must be a quoted string")
+	}
+	rest = strings.TrimSpace(rest)
+	if rest != "" && rest[0] != '#' {
+		return "", errors.New("unexpected text after the value")
+	}
+	return val, nil
+}

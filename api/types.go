@@ -1,0 +1,55 @@
+package api
+
+import "time"
+
+// Version is the path prefix of every management endpoint.
+const Version = "v1"
+
+// ViaHeader names the entity (for now a NAT, e.g. "nat") through which a
+// CONNECT tunnel is dialled.
+const ViaHeader = "Cloonix-Via"
+
+// LabInfo describes the running lab and its daemon.
+type LabInfo struct {
+	Name        string    `json:"name"`
+	File        string    `json:"file"`
+	Accel       string    `json:"accel"`
+	AccelReason string    `json:"accel_reason,omitempty"`
+	PID         int       `json:"pid"`
+	StartedAt   time.Time `json:"started_at"`
+	RuntimeDir  string    `json:"runtime_dir"`
+	StateDir    string    `json:"state_dir"`
+}
+
+// VM states reported in VMStatus.State.
+const (
+	StateCreated = "created"
+	StateBooting = "booting"
+	StateRunning = "running"
+	StateStopped = "stopped"
+	StateCrashed = "crashed"
+)
+
+// VMStatus is the state of one VM of the lab.
+type VMStatus struct {
+	Name      string   `json:"name"`
+	Kind      string   `json:"kind"`
+	State     string   `json:"state"`
+	PID       int      `json:"pid,omitempty"`
+	MemoryMiB int      `json:"memory_mib"`
+	CPUs      int      `json:"cpus"`
+	Accel     string   `json:"accel,omitempty"`
+	IP        string   `json:"ip,omitempty"`
+	MACs      []string `json:"macs,omitempty"`
+	Console   string   `json:"console,omitempty"`
+}
+
+// Lease is one DHCP lease handed out by a NAT of the lab.
+type Lease struct {
+	VM       string    `json:"vm"`
+	MAC      string    `json:"mac"`
+	IP       string    `json:"ip"`
+	Hostname string    `json:"hostname,omitempty"`
+	Expiry   time.Time `json:"expiry"`
+	NAT      string    `json:"nat"`
+}

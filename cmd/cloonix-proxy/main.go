@@ -1,0 +1,162 @@
+// Command cloonix-proxy is an OpenSSH ProxyCommand that reaches a lab VM
+// through its lab daemon: it resolves SERVER to the daemon's control socket,
+// sends one CONNECT request and then copies bytes between stdio and the
+// socket (or, with --fdpass, hands the socket itself to ssh).
+//
+// It imports only package api/tunnel and a few small standard packages, so
+// that it starts in about a millisecond.
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cloonix-go/cloonix/api/tunnel"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // any failure: reason on stderr and in proxy.log
+	exitUsage = 2 // bad command line
+)
+
+// connectTimeout bounds the whole CONNECT exchange (the daemon bounds its own
+// dial at 20 s and answers 504 first).
+const connectTimeout = 60 * time.Second
+
+type options struct {
+	fdpass bool
+	server string
+	entity string
+	host   string
+	port   uint16
+}
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	opts, code, err := parseArgs(args)
+	if err != nil {
+		os.Stderr.WriteString("cloonix-proxy: " + err.Error() + "\n" + shortUsage)
+		return exitUsage
+	}
+	if code >= 0 {
+		return code
+	}
+	if err := proxy(opts); err != nil {
+		fail(opts.server, args, err)
+		return exitError
+	}
+	return exitOK
+}
+
+// parseArgs returns the options, or an exit code >= 0 when the command is
+// already done (help, version).
+func parseArgs(args []string) (options, int, error) {
+	var o options
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			i = len(args)
+		case a == "-h" || a == "--help" || a == "-help":
+			os.Stdout.WriteString(usage)
+			return o, exitOK, nil
+		case a == "--version" || a == "-version" || a == "-V":
+			os.Stdout.WriteString("cloonix-proxy " + version + "\n")
+			return o, exitOK, nil
+		case a == "--fdpass" || a == "-fdpass":
+			o.fdpass = true
+		case len(a) > 1 && a[0] == '-':
+			return o, -1, errors.New("unknown option " + a)
+		default:
+			pos = append(pos, a)
+		}
+	}
+	if len(pos) != 3 {
+		return o, -1, errors.New("want 3 arguments SERVER ENTITY HOST[:PORT], got " + strconv.Itoa(len(pos)))
+	}
+	o.server, o.entity = pos[0], pos[1]
+	host, port, err := splitHostPort(pos[2])
+	if err != nil {
+		return o, -1, err
+	}
+	o.host, o.port = host, port
+	if err := tunnel.CheckName(o.server); err != nil {
+		return o, -1, err
+	}
+	if o.entity == "" {
+		return o, -1, errors.New("empty ENTITY: name the NAT, e.g. nat")
+	}
+	return o, -1, nil
+}
+
+// splitHostPort parses HOST[:PORT], the port defaulting to 22.
+func splitHostPort(s string) (string, uint16, error) {
+	host, port := s, "22"
+	if i := strings.LastIndexByte(s, ':'); i >= 0 && !strings.HasSuffix(s, "]") {
+		host, port = s[:i], s[i+1:]
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || n == 0 {
+		return "", 0, errors.New("bad port in " + strconv.Quote(s) + ": want HOST or HOST:PORT with PORT 1..65535")
+	}
+	if host == "" {
+		return "", 0, errors.New("empty HOST in " + strconv.Quote(s) + ": name a VM, e.g. r1")
+	}
+	return host, uint16(n), nil
+}
+
+func proxy(o options) error {
+	t, err := tunnel.Resolve(o.server)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	conn, err := tunnel.Connect(ctx, t.Socket, o.entity, o.host, o.port)
+	cancel()
+	if err != nil {
+		return explain(o, t, err)
+	}
+	defer conn.Close()
+	if o.fdpass {
+		return passFD(conn)
+	}
+	return pipe(conn)
+}
+
+// explain turns a failure to reach the daemon into a sentence; a daemon's
+// refusal is returned as is.
+func explain(o options, t tunnel.Target, err error) error {
+	var te *tunnel.Error
+	if errors.As(err, &te) {
+		return err
+	}
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
+		if t.Config == "" {
+			return errors.New("lab " + o.server + " is not running (no daemon on " + t.Socket + "); start it with: cloonix-labd up")
+		}
+		return errors.New("server " + o.server + " (from " + t.Config + ") does not answer on " + t.Socket)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errors.New("lab " + o.server + ": no answer from the daemon on " + t.Socket + " within " + connectTimeout.String())
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		err = oe.Err
+	}
+	return errors.New("lab " + o.server + ": " + t.Socket + ": " + err.Error())
+}

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cloonix-go/cloonix/api"
+)
+
+var proxyBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cloonix-proxy-test")
+	if err != nil {
+		panic(err)
+	}
+	proxyBin = filepath.Join(dir, "cloonix-proxy")
+	out, err := exec.Command("go", "build", "-o", proxyBin, ".").CombinedOutput()
+	if err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// backend dials per host: targets[host] is a TCP address on loopback.
+type backend struct{ targets map[string]string }
+
+func (b *backend) Lab(context.Context) (api.LabInfo, error)    { return api.LabInfo{Name: "nemo"}, nil }
+func (b *backend) VMs(context.Context) ([]api.VMStatus, error) { return nil, nil }
+func (b *backend) Leases(context.Context) ([]api.Lease, error) { return nil, nil }
+func (b *backend) Down(context.Context) error                  { return nil }
+func (b *backend) Dial(ctx context.Context, entity, host string, port uint16) (net.Conn, error) {
+	if entity != "nat" {
+		return nil, api.UnknownEntity("nemo", entity, []string{"nat"})
+	}
+	switch host {
+	case "off":
+		return nil, api.NotRunning("nemo", host, api.StateStopped)
+	case "booting":
+		return nil, api.NoLease("nemo", host, api.StateBooting)
+	case "closed":
+		return nil, api.Refused("nemo", host, port)
+	case "slow":
+		<-ctx.Done()
+		return nil, api.Timeout("nemo", host, port, 100*time.Millisecond)
+	}
+	addr, ok := b.targets[host]
+	if !ok {
+		return nil, api.UnknownVM("nemo", host, []string{"vm1"})
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", addr)
+}
+
+// env is a lab environment: XDG dirs in a temp dir and a daemon serving b
+// for lab "nemo".
+type env struct {
+	vars  []string
+	state string
+}
+
+func newEnv(t testing.TB, b api.Backend) env {
+	root := t.TempDir()
+	e := env{
+		vars: []string{
+			"XDG_RUNTIME_DIR=" + filepath.Join(root, "run"),
+			"XDG_STATE_HOME=" + filepath.Join(root, "state"),
+			"XDG_CONFIG_HOME=" + filepath.Join(root, "config"),
+			"HOME=" + root,
+			"PATH=" + os.Getenv("PATH"),
+		},
+		state: filepath.Join(root, "state", "cloonix", "nemo"),
+	}
+	if err := os.MkdirAll(e.state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	l, err := api.Listen(filepath.Join(root, "run", "cloonix", "nemo", "ctl.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := api.NewServer(b, nil)
+	s.DialTimeout = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Serve(ctx, l); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return e
+}
+
+func (e env) command(args ...string) *exec.Cmd {
+	c := exec.Command(proxyBin, args...)
+	c.Env = e.vars
+	return c
+}
+
+// echoServer echoes until EOF, then writes "bye" and half-closes.
+func echoServer(t testing.TB, banner string) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.WriteString(c, banner)
+				io.Copy(c, c)
+				io.WriteString(c, "bye")
+				c.(*net.TCPConn).CloseWrite()
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+func TestProxyErrors(t *testing.T) {
+	e := newEnv(t, &backend{targets: map[string]string{}})
+	cases := []struct{ args, want string }{
+		{"nemo dog vm1", `lab nemo: no entity named "dog" (known: nat)`},
+		{"nemo nat vm9", `lab nemo: no VM named "vm9" (VMs: vm1)`},
+		{"nemo nat off", "lab nemo: off is not running (state: stopped); start it with: cloonix-labd start off"},
+		{"nemo nat booting", "lab nemo: booting has no DHCP lease yet (state: booting)"},
+		{"nemo nat closed:2222", "lab nemo: closed refused the connection to port 2222"},
+		{"nemo nat slow", "lab nemo: connecting to slow port 22 timed out after 100ms"},
+		{"nobody nat vm1", "lab nobody is not running (no daemon on " + strings.TrimPrefix(e.vars[0], "XDG_RUNTIME_DIR=") + "/cloonix/nobody/ctl.sock); start it with: cloonix-labd up"},
+	}
+	for _, c := range cases {
+		cmd := e.command(strings.Fields(c.args)...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitError {
+			t.Errorf("%s: err = %v, want exit %d", c.args, err, exitError)
+		}
+		if want := "cloonix-proxy: " + c.want + "\n"; stderr.String() != want {
+			t.Errorf("%s:\n got stderr %q\nwant        %q", c.args, stderr.String(), want)
+		}
+	}
+	log, err := os.ReadFile(filepath.Join(e.state, "proxy.log"))
+	if err != nil || !strings.Contains(string(log), "no DHCP lease yet") {
+		t.Errorf("proxy.log = %q, %v", log, err)
+	}
+	rootLog, err := os.ReadFile(filepath.Join(filepath.Dir(e.state), "proxy.log"))
+	if err != nil || !strings.Contains(string(rootLog), "lab nobody is not running") {
+		t.Errorf("state-root proxy.log = %q, %v", rootLog, err)
+	}
+}
+
+func TestProxyUsage(t *testing.T) {
+	e := env{vars: []string{"HOME=" + t.TempDir()}}
+	for _, c := range []struct {
+		args string
+		code int
+		out  string
+	}{
+		{"-h", 0, "ProxyUseFdpass yes"},
+		{"--help", 0, "ansible_paramiko_proxy_command"},
+		{"--version", 0, "cloonix-proxy dev"},
+		{"nemo nat", 2, "want 3 arguments"},
+		{"nemo nat vm1:x", 2, "bad port"},
+		{"--bogus nemo nat vm1", 2, "unknown option --bogus"},
+		{"../x nat vm1", 2, "invalid server name"},
+	} {
+		out, err := e.command(strings.Fields(c.args)...).CombinedOutput()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		}
+		if code != c.code || !strings.Contains(string(out), c.out) {
+			t.Errorf("%s: exit %d, output %q; want exit %d containing %q", c.args, code, out, c.code, c.out)
+		}
+	}
+}
+
+func TestProxyStdioHalfClose(t *testing.T) {
+	e := newEnv(t, &backend{targets: map[string]string{"vm1": echoServer(t, "hello ")}})
+	cmd := e.command("nemo", "nat", "vm1:22")
+	msg := strings.Repeat("0123456789", 300_000)
+	cmd.Stdin = strings.NewReader(msg)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	if string(out) != "hello "+msg+"bye" {
+		t.Fatalf("got %d bytes, want %d", len(out), len(msg)+9)
+	}
+}
+
+func TestProxyConfigSocket(t *testing.T) {
+	e := newEnv(t, &backend{targets: map[string]string{"vm1": echoServer(t, "")}})
+	// "far" is an alias in the client config for nemo's socket.
+	cfgDir := filepath.Join(strings.TrimPrefix(e.vars[2], "XDG_CONFIG_HOME="), "cloonix")
+	os.MkdirAll(cfgDir, 0o700)
+	sock := filepath.Join(strings.TrimPrefix(e.vars[0], "XDG_RUNTIME_DIR="), "cloonix", "nemo", "ctl.sock")
+	os.WriteFile(filepath.Join(cfgDir, "config.toml"), []byte("# servers\n[server.far]\nsocket = \""+sock+"\" # local\n[server.away]\nssh = 'me@host'\n"), 0o600)
+	cmd := e.command("far", "nat", "vm1")
+	cmd.Stdin = strings.NewReader("ping")
+	out, err := cmd.Output()
+	if err != nil || string(out) != "pingbye" {
+		t.Fatalf("out %q err %v", out, err)
+	}
+	out, _ = e.command("away", "nat", "vm1").CombinedOutput()
+	if !strings.Contains(string(out), "remote servers are not supported yet") {
+		t.Errorf("remote entry: %q", out)
+	}
+}
+
+func TestProxyFDPass(t *testing.T) {
+	e := newEnv(t, &backend{targets: map[string]string{"vm1": echoServer(t, "hi ")}})
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "ours"), os.NewFile(uintptr(fds[1]), "theirs")
+	defer ours.Close()
+	cmd := e.command("--fdpass", "nemo", "nat", "vm1")
+	cmd.Stdin, cmd.Stdout = theirs, theirs
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	theirs.Close()
+	buf, oob := make([]byte, 1), make([]byte, syscall.CmsgSpace(4))
+	n, oobn, _, _, err := syscall.Recvmsg(fds[0], buf, oob, 0)
+	if err != nil || n != 1 {
+		t.Fatalf("recvmsg: n=%d err=%v", n, err)
+	}
+	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("control messages: %v %v", msgs, err)
+	}
+	passed, err := syscall.ParseUnixRights(&msgs[0])
+	if err != nil || len(passed) != 1 {
+		t.Fatalf("rights: %v %v", passed, err)
+	}
+	f := os.NewFile(uintptr(passed[0]), "tunnel")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "through the fd")
+	c.(*net.UnixConn).CloseWrite()
+	got, err := io.ReadAll(c)
+	if err != nil || string(got) != "hi through the fdbye" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	// Without a socket on stdout, --fdpass explains itself.
+	cmd = e.command("--fdpass", "nemo", "nat", "vm1")
+	out, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(out), "cloonix-proxy: --fdpass: stdout is not a socket") {
+		t.Errorf("fdpass to a pipe: %q", out)
+	}
+}

@@ -1,0 +1,47 @@
+package main
+
+const shortUsage = "usage: cloonix-proxy [--fdpass] SERVER ENTITY HOST[:PORT]   (cloonix-proxy -h for help)\n"
+
+const usage = `cloonix-proxy: reach a VM of a Cloonix lab as an OpenSSH ProxyCommand.
+
+Usage:
+  cloonix-proxy [--fdpass] SERVER ENTITY HOST[:PORT]
+  cloonix-proxy -h | --help
+  cloonix-proxy --version
+
+  SERVER  a server name from $XDG_CONFIG_HOME/cloonix/config.toml ([server.NAME]
+          socket = "..."); with no entry, the local lab of that name, whose
+          socket is $XDG_RUNTIME_DIR/cloonix/SERVER/ctl.sock
+          (else /tmp/cloonix-$UID/SERVER/ctl.sock).
+  ENTITY  the lab entity that dials the VM: the NAT's name, e.g. nat.
+  HOST    the VM name; PORT defaults to 22.
+
+  --fdpass  hand the connected socket to ssh and exit at once
+            (needs "ProxyUseFdpass yes"; OpenSSH only, not paramiko/libssh).
+
+It asks the lab daemon to connect to HOST:PORT, then copies stdin to the VM
+and the VM to stdout until both directions end. Errors are printed as
+"cloonix-proxy: <reason>" with exit status 1 (2 for a bad command line), and
+appended to $XDG_STATE_HOME/cloonix/SERVER/proxy.log (default
+~/.local/state/cloonix/SERVER/proxy.log), because libssh hides a proxy's stderr.
+
+ssh_config (cloonix-labd ssh-config writes a complete one per lab):
+  Host r1 r2
+      User root
+      ProxyCommand cloonix-proxy nemo nat %n
+  # or, OpenSSH only, with no copy process left running:
+  Host r1 r2
+      ProxyCommand cloonix-proxy --fdpass nemo nat %n
+      ProxyUseFdpass yes
+
+Command line:
+  ssh -o ProxyCommand='cloonix-proxy nemo nat %n' root@r1
+  scp -o ProxyCommand='cloonix-proxy nemo nat %n' file root@r1:/tmp/
+
+Ansible, Linux hosts (ansible.builtin.ssh), in the inventory:
+  ansible_ssh_common_args: '-o ProxyCommand="cloonix-proxy nemo nat %h"'
+Ansible, network_cli (paramiko/libssh; only %h %p %r are substituted):
+  ansible_paramiko_proxy_command: 'cloonix-proxy nemo nat %h'   # ansible-core >= 2.15
+  ansible_ssh_common_args: '-o ProxyCommand="cloonix-proxy nemo nat %h"'  # 2.14
+  or: export ANSIBLE_PARAMIKO_PROXY_COMMAND='cloonix-proxy nemo nat %h'
+`

@@ -1,0 +1,155 @@
+package images
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+)
+
+// builderVersion changes whenever the builder's output for the same inputs changes.
+const builderVersion = "images/1"
+
+//go:embed guest/*
+var guestFS embed.FS
+
+// Recipe describes one guest image as data.
+type Recipe struct {
+	// Name is the image name, as in `cloonix-labd image build NAME`.
+	Name string
+	// Kernel is the kernel package (a metapackage such as linux-image-cloud-amd64
+	// is followed to the real linux-image-* package).
+	Kernel string
+	// Whole are packages copied whole into the root tree (docs and man pages dropped).
+	Whole []string
+	// Pick maps a package to the paths copied from it (for example scp from openssh-client).
+	Pick map[string][]string
+	// Libs are packages that only supply shared libraries; a library is copied
+	// when some ELF file in the root tree needs it.
+	Libs []string
+	// Modules are kernel modules the initramfs loads (their dependencies are added).
+	Modules []string
+	// LateModules are kernel modules the root system may load later (CD-ROM for a
+	// seed on -machine pc); they go to /usr/lib/cloonix/modules.
+	LateModules []string
+	// Hooks are scripts installed as /etc/cloonix/hooks/NAME, run at boot after sshd.
+	Hooks map[string]string
+	// Append is the kernel command line.
+	Append string
+}
+
+// tinyAppend boots fast under TCG: serial console, no KASLR or mitigations cost,
+// no EDD or PS/2 mouse probing.
+const tinyAppend = "console=ttyS0 root=/dev/vda rootfstype=ext4 rw quiet loglevel=4 mitigations=off edd=off " +
+	"no_timer_check i8042.noaux i8042.nomux random.trust_cpu=on"
+
+func tinyRecipe() Recipe {
+	return Recipe{
+		Name:   "tiny",
+		Kernel: "linux-image-cloud-amd64",
+		Whole:  []string{"busybox-static", "dropbear-bin", "openssh-sftp-server", "rsync"},
+		Pick:   map[string][]string{"openssh-client": {"usr/bin/scp"}},
+		Libs: []string{
+			"libc6", "libcrypt1", "zlib1g", "libtomcrypt1", "libtommath1", "libgmp10",
+			"libacl1", "liblz4-1", "libpopt0", "libssl3", "libxxhash0", "libzstd1",
+		},
+		Modules: []string{
+			"virtio_pci", "virtio_blk", "virtio_net", "virtio_rng", "isofs",
+			"button", "evdev",
+		},
+		LateModules: []string{"ata_piix", "sr_mod"},
+		Append:      tinyAppend,
+	}
+}
+
+// recipes is the registry of known images. A later image (frr) is tinyRecipe()
+// plus packages in Whole/Libs and a hook in Hooks.
+var recipes = map[string]func() Recipe{
+	"tiny": tinyRecipe,
+}
+
+// Recipes returns the names of the images this package knows how to build.
+func Recipes() []string {
+	names := make([]string, 0, len(recipes))
+	for n := range recipes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func lookupRecipe(name string) (Recipe, error) {
+	f, ok := recipes[name]
+	if !ok {
+		return Recipe{}, fmt.Errorf("unknown image %q: known images are %s", name, strings.Join(Recipes(), ", "))
+	}
+	return f(), nil
+}
+
+// Packages returns every package the recipe downloads except the kernel, sorted.
+func (r Recipe) Packages() []string {
+	set := map[string]bool{}
+	for _, p := range r.Whole {
+		set[p] = true
+	}
+	for p := range r.Pick {
+		set[p] = true
+	}
+	for _, p := range r.Libs {
+		set[p] = true
+	}
+	out := make([]string, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Key hashes everything that determines the image: the builder version, the
+// recipe, the embedded guest files and the resolved package versions.
+func (r Recipe) Key(versions map[string]string) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "builder %s\n", builderVersion)
+	rj, err := json.Marshal(r) // map keys are sorted by encoding/json
+	if err != nil {
+		return "", fmt.Errorf("hash recipe %s: %w", r.Name, err)
+	}
+	fmt.Fprintf(h, "recipe %d %s\n", len(rj), rj)
+	err = fs.WalkDir(guestFS, "guest", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := guestFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "file %s %d\n", p, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("hash guest files: %w", err)
+	}
+	pkgs := make([]string, 0, len(versions))
+	for p := range versions {
+		pkgs = append(pkgs, p)
+	}
+	sort.Strings(pkgs)
+	for _, p := range pkgs {
+		fmt.Fprintf(h, "pkg %s=%s\n", p, versions[p])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func guestFile(name string) []byte {
+	b, err := guestFS.ReadFile("guest/" + name)
+	if err != nil {
+		panic("images: embedded guest file missing: " + name)
+	}
+	return b
+}

@@ -1,0 +1,149 @@
+package lab
+
+import (
+	"net/netip"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestDefaults(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "c8000v.qcow2", qcow2Magic+"x", 0o644)
+	writeFile(t, dir, "r1.txt", "hostname r1\n", 0o644)
+	src := `name = "nemo"
+[nat]
+[[lan]]
+name = "lan12"
+[[vm]]
+name = "vm1"
+[[vm]]
+name = "r1"
+kind = "iosxe"
+variant = "csr1000v"
+image = "c8000v.qcow2"
+day0 = "r1.txt"
+[vm.nics]
+GigabitEthernet2 = "lan12"
+[[vm]]
+name = "r2"
+kind = "frr"
+cpus = 2
+memory = "1G"
+boot_timeout = "90s"
+[vm.nics]
+eth0 = "lan12"
+`
+	l := mustParse(t, src, dir, fakeEnv(16384))
+	if l.Name != "nemo" || l.File != "lab.toml" || l.Dir != dir {
+		t.Errorf("lab = %q %q %q", l.Name, l.File, l.Dir)
+	}
+	wantNAT := NAT{Name: "nat", LAN: "mgmt", Subnet: netip.MustParsePrefix("10.99.0.0/24"),
+		Gateway: netip.MustParseAddr("10.99.0.1")}
+	if len(l.NATs) != 1 || !reflect.DeepEqual(l.NATs[0], wantNAT) {
+		t.Errorf("NATs = %+v, want [%+v]", l.NATs, wantNAT)
+	}
+	wantLANs := []LAN{{Name: "lan12", MTU: DefaultLANMTU}, {Name: "mgmt", MTU: NATLANMTU}}
+	if !reflect.DeepEqual(l.LANs, wantLANs) {
+		t.Errorf("LANs = %+v, want %+v", l.LANs, wantLANs)
+	}
+
+	vm1, ok := l.VM("vm1")
+	if !ok {
+		t.Fatal("no vm1")
+	}
+	if vm1.Kind.Name != "linux" || vm1.Variant != "" || vm1.MemoryMiB != 256 || vm1.CPUs != 1 ||
+		vm1.BootTimeout != 2*time.Minute || vm1.SSHLegacy || vm1.Day0 != "" {
+		t.Errorf("vm1 = %+v", vm1)
+	}
+	if vm1.Image.Name != "tiny" || vm1.Image.Kernel == "" {
+		t.Errorf("vm1 image = %+v", vm1.Image)
+	}
+	if len(vm1.NICs) != 1 || vm1.NICs[0].Name != "eth0" || vm1.NICs[0].LAN != "mgmt" || vm1.NICs[0].Index != 0 ||
+		vm1.NICs[0].MAC.String() != MAC("nemo", "vm1", "eth0").String() {
+		t.Errorf("vm1 NICs = %+v", vm1.NICs)
+	}
+
+	r1, _ := l.VM("r1")
+	if r1.Kind.Name != "iosxe" || r1.Variant != "csr1000v" || !r1.SSHLegacy || r1.MemoryMiB != 4096 ||
+		r1.BootTimeout != 15*time.Minute || r1.Day0 != filepath.Join(dir, "r1.txt") {
+		t.Errorf("r1 = %+v", r1)
+	}
+	if r1.Image.Disk != filepath.Join(dir, "c8000v.qcow2") || r1.Image.Name != "c8000v" || r1.Image.Kernel != "" {
+		t.Errorf("r1 image = %+v", r1.Image)
+	}
+	if len(r1.NICs) != 2 || r1.NICs[0].Name != "Gi1" || r1.NICs[0].LAN != "mgmt" || r1.NICs[1].Name != "Gi2" ||
+		r1.NICs[1].LAN != "lan12" || r1.NICs[1].Index != 1 {
+		t.Errorf("r1 NICs = %+v", r1.NICs)
+	}
+	if n, ok := r1.NIC("Gi2"); !ok || n.LAN != "lan12" {
+		t.Errorf("r1.NIC(Gi2) = %+v, %v", n, ok)
+	}
+
+	r2, _ := l.VM("r2")
+	if r2.MemoryMiB != 1024 || r2.CPUs != 2 || r2.BootTimeout != 90*time.Second || r2.Image.Name != "frr" {
+		t.Errorf("r2 = %+v", r2)
+	}
+	if len(r2.NICs) != 1 || r2.NICs[0].LAN != "lan12" {
+		t.Errorf("r2 NICs (eth0 given explicitly, no NAT default) = %+v", r2.NICs)
+	}
+	if _, ok := l.VM("nope"); ok {
+		t.Error("VM(nope) found")
+	}
+	if n, ok := l.NAT("nat"); !ok || n.LAN != "mgmt" {
+		t.Errorf("NAT(nat) = %+v %v", n, ok)
+	}
+}
+
+func TestNATArrayAndOptions(t *testing.T) {
+	src := `name = "nemo"
+[[lan]]
+name = "mgmt"
+mtu = 9000
+[[nat]]
+allow_host_loopback = true
+dns = ["192.0.2.53", "127.0.0.1:5353"]
+[[nat]]
+name = "nat2"
+lan = "lab2"
+gateway = "10.99.1.254"
+[[vm]]
+name = "vm1"
+`
+	l := mustParse(t, src, t.TempDir(), fakeEnv(4096))
+	if len(l.NATs) != 2 {
+		t.Fatalf("NATs = %+v", l.NATs)
+	}
+	a, b := l.NATs[0], l.NATs[1]
+	if a.Name != "nat" || !a.AllowHostLoopback || !reflect.DeepEqual(a.DNS, []string{"192.0.2.53:53", "127.0.0.1:5353"}) {
+		t.Errorf("nat = %+v", a)
+	}
+	if b.Name != "nat2" || b.LAN != "lab2" || b.Subnet.String() != "10.99.1.0/24" || b.Gateway.String() != "10.99.1.254" ||
+		b.AllowHostLoopback || b.DNS != nil {
+		t.Errorf("nat2 = %+v", b)
+	}
+	// A declared NAT LAN keeps its explicit MTU; the implicit one gets the NAT default.
+	wantLANs := []LAN{{Name: "mgmt", MTU: 9000}, {Name: "lab2", MTU: NATLANMTU}}
+	if !reflect.DeepEqual(l.LANs, wantLANs) {
+		t.Errorf("LANs = %+v", l.LANs)
+	}
+	// The first NAT's LAN is the default for NIC 0.
+	if vm, _ := l.VM("vm1"); len(vm.NICs) != 1 || vm.NICs[0].LAN != "mgmt" {
+		t.Errorf("vm1 NICs = %+v", vm.NICs)
+	}
+}
+
+func TestNoNATMeansNoDefaultNIC(t *testing.T) {
+	l := mustParse(t, "name = \"nemo\"\n[[vm]]\nname = \"vm1\"\n", t.TempDir(), Env{})
+	if vm, _ := l.VM("vm1"); len(vm.NICs) != 0 || vm.Image.Name != "tiny" {
+		t.Errorf("vm1 = %+v", vm)
+	}
+}
+
+func TestNilEnvSkipsChecks(t *testing.T) {
+	l := mustParse(t, "name = \"nemo\"\n[nat]\n[[vm]]\nname = \"vm1\"\nimage = \"anything\"\nmemory = 100000\n", "/x", Env{})
+	if vm, _ := l.VM("vm1"); vm.Image != (ImageRef{Name: "anything"}) {
+		t.Errorf("image = %+v", vm.Image)
+	}
+}

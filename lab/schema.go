@@ -1,0 +1,278 @@
+package lab
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Defaults of schema version 1.
+const (
+	// DefaultNATName is the name of a NAT that declares none.
+	DefaultNATName = "nat"
+	// DefaultNATLAN is the LAN a NAT joins when it names none; it is created if not declared.
+	DefaultNATLAN = "mgmt"
+	// NATLANMTU is the default MTU of a LAN that holds a NAT: the largest frame that fits qemu's stream
+	// frame cap, so virtio without a vnet header is fast.
+	NATLANMTU = 65520
+	// DefaultLANMTU is the default MTU of a LAN without a NAT.
+	DefaultLANMTU = 1500
+	// MinMTU and MaxMTU bound a LAN's mtu.
+	MinMTU, MaxMTU = 576, 65520
+)
+
+var (
+	topKeys = []string{"version", "name", "lan", "nat", "vm"}
+	lanKeys = []string{"name", "mtu"}
+	natKeys = []string{"name", "lan", "subnet", "gateway", "allow_host_loopback", "dns"}
+	vmKeys  = []string{"name", "kind", "variant", "image", "memory", "cpus", "day0", "nics", "ssh_legacy",
+		"boot_timeout"}
+)
+
+// defaultSubnet is the subnet of the i-th NAT that declares none: 10.99.i.0/24.
+func defaultSubnet(i int) netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 99, byte(i), 0}), 24)
+}
+
+type lanDecl struct {
+	lan    LAN
+	path   []string
+	mtuSet bool
+}
+
+func (p *parser) lab(raw map[string]any) *Lab {
+	l := &Lab{File: p.file, Dir: p.dir}
+	p.unknown(raw, nil, topKeys, "the lab file")
+	if v, ok := p.integer(raw, nil, "version", "version = 1"); ok && v != 1 {
+		p.valProblem([]string{"version"}, fmt.Sprintf("unsupported schema version %d", v),
+			"this cloonix reads version = 1")
+	}
+	if _, present := raw["name"]; !present {
+		p.add(pos{1, 1}, "the lab has no name",
+			`add name = "nemo" at the top; it names the server, as in: cloonix-proxy nemo nat vm1`)
+	} else if name, ok := p.str(raw, nil, "name", `name = "nemo"`); ok && p.checkName([]string{"name"}, "lab", name) {
+		l.Name = name
+	}
+	lans := p.lans(raw)
+	l.NATs = p.nats(raw, &lans)
+	for _, d := range lans {
+		l.LANs = append(l.LANs, d.lan)
+	}
+	l.VMs = p.vms(raw, l)
+	return l
+}
+
+func (p *parser) lans(raw map[string]any) []*lanDecl {
+	v, present := raw["lan"]
+	if !present {
+		return nil
+	}
+	tables, ok := toTables(v)
+	if !ok {
+		p.keyProblem([]string{"lan"}, "lan must be an array of tables",
+			`write each LAN as [[lan]] (double brackets) followed by name = "lan12"`)
+		return nil
+	}
+	seen := map[string]pos{}
+	var out []*lanDecl
+	for i, t := range tables {
+		base := []string{"lan", strconv.Itoa(i)}
+		p.unknown(t, base, lanKeys, "[[lan]]")
+		d := &lanDecl{path: base, lan: LAN{MTU: DefaultLANMTU}}
+		if _, present := t["name"]; !present {
+			p.keyProblem(base, "[[lan]] has no name", `add name = "lan12"`)
+		} else if name, ok := p.str(t, base, "name", `name = "lan12"`); ok &&
+			p.checkName(child(base, "name"), "LAN", name) && p.unique(seen, child(base, "name"), "LAN", name) {
+			d.lan.Name = name
+		}
+		if mtu, ok := p.integer(t, base, "mtu", "mtu = 1500"); ok {
+			if mtu < MinMTU || mtu > MaxMTU {
+				p.valProblem(child(base, "mtu"), fmt.Sprintf("mtu %d is out of range", mtu),
+					fmt.Sprintf("use %d..%d (65520 is the fastest; 1500 is what routers expect)", MinMTU, MaxMTU))
+			} else {
+				d.lan.MTU, d.mtuSet = int(mtu), true
+			}
+		}
+		if d.lan.Name != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func findLAN(lans []*lanDecl, name string) *lanDecl {
+	for _, d := range lans {
+		if d.lan.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+func lanNames(lans []*lanDecl) []string {
+	out := make([]string, len(lans))
+	for i, d := range lans {
+		out[i] = d.lan.Name
+	}
+	return out
+}
+
+// nats reads [nat] or [[nat]], and adds the LANs NATs create implicitly to lans.
+func (p *parser) nats(raw map[string]any, lans *[]*lanDecl) []NAT {
+	v, present := raw["nat"]
+	if !present {
+		return nil
+	}
+	var tables []map[string]any
+	var bases [][]string
+	if t, ok := toTable(v); ok {
+		tables, bases = []map[string]any{t}, [][]string{{"nat"}}
+	} else if ts, ok := toTables(v); ok {
+		tables = ts
+		for i := range ts {
+			bases = append(bases, []string{"nat", strconv.Itoa(i)})
+		}
+	} else {
+		p.valProblem([]string{"nat"}, "nat must be a table", "write [nat] (one NAT) or [[nat]] (several)")
+		return nil
+	}
+	seenName, seenLAN := map[string]pos{}, map[string]pos{}
+	var out []NAT
+	for i, t := range tables {
+		base := bases[i]
+		p.unknown(t, base, natKeys, "[nat]")
+		n := NAT{Name: DefaultNATName, LAN: DefaultNATLAN, Subnet: defaultSubnet(i)}
+		if name, ok := p.str(t, base, "name", `name = "nat"`); ok {
+			n.Name = name
+			p.checkName(child(base, "name"), "NAT", name)
+		}
+		p.unique(seenName, child(base, "name"), "NAT", n.Name)
+		lanOK := true
+		if lan, ok := p.str(t, base, "lan", `lan = "mgmt"`); ok {
+			n.LAN = lan
+			lanOK = p.checkName(child(base, "lan"), "LAN", lan)
+		} else if _, present := t["lan"]; present {
+			lanOK = false
+		}
+		if lanOK {
+			if prev, dup := seenLAN[n.LAN]; dup {
+				p.valProblem(child(base, "lan"), fmt.Sprintf("LAN %q already has a NAT (line %d); two DHCP servers on one LAN fight",
+					n.LAN, prev.Line), "put each NAT on its own LAN")
+			} else {
+				seenLAN[n.LAN] = p.where(child(base, "lan"), true)
+			}
+		}
+		if s, ok := p.str(t, base, "subnet", `subnet = "10.99.0.0/24"`); ok {
+			if pfx, msg, fix := parseSubnet(s); msg != "" {
+				p.valProblem(child(base, "subnet"), msg, fix)
+			} else {
+				n.Subnet = pfx
+			}
+		}
+		n.Gateway = n.Subnet.Addr().Next()
+		if s, ok := p.str(t, base, "gateway", `gateway = "10.99.0.1"`); ok {
+			if gw, msg, fix := parseGateway(s, n.Subnet); msg != "" {
+				p.valProblem(child(base, "gateway"), msg, fix)
+			} else {
+				n.Gateway = gw
+			}
+		}
+		if b, ok := p.boolean(t, base, "allow_host_loopback"); ok {
+			n.AllowHostLoopback = b
+		}
+		n.DNS = p.dnsList(t, base)
+		for _, o := range out {
+			if o.Subnet.Overlaps(n.Subnet) {
+				p.valProblem(child(base, "subnet"), fmt.Sprintf("subnet %s overlaps subnet %s of NAT %q", n.Subnet,
+					o.Subnet, o.Name), "give each NAT its own subnet")
+			}
+		}
+		// A NAT with problems is still recorded (the parse fails anyway), so that VMs on its LAN do not
+		// report follow-on problems.
+		if lanOK {
+			if d := findLAN(*lans, n.LAN); d == nil {
+				*lans = append(*lans, &lanDecl{lan: LAN{Name: n.LAN, MTU: NATLANMTU}, path: base})
+			} else if !d.mtuSet {
+				d.lan.MTU = NATLANMTU
+			}
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func parseSubnet(s string) (netip.Prefix, string, string) {
+	pfx, err := netip.ParsePrefix(s)
+	if err != nil || !pfx.Addr().Is4() {
+		return pfx, fmt.Sprintf("subnet %q is not an IPv4 prefix", s), `write it like subnet = "10.99.0.0/24"`
+	}
+	if pfx.Bits() < 8 || pfx.Bits() > 29 {
+		return pfx, fmt.Sprintf("subnet %s has a /%d prefix", s, pfx.Bits()), "use a prefix length from /8 to /29"
+	}
+	if pfx.Masked() != pfx {
+		return pfx, fmt.Sprintf("subnet %s has host bits set", s), fmt.Sprintf("write subnet = %q", pfx.Masked().String())
+	}
+	return pfx, "", ""
+}
+
+func parseGateway(s string, subnet netip.Prefix) (netip.Addr, string, string) {
+	gw, err := netip.ParseAddr(s)
+	if err != nil || !gw.Is4() {
+		return gw, fmt.Sprintf("gateway %q is not an IPv4 address", s), `write it like gateway = "10.99.0.1"`
+	}
+	first := subnet.Addr()
+	if !subnet.Contains(gw) || gw == first || gw == lastAddr(subnet) {
+		return gw, fmt.Sprintf("gateway %s is not a host address of subnet %s", s, subnet),
+			fmt.Sprintf("use an address such as %s, or leave gateway out", first.Next())
+	}
+	return gw, "", ""
+}
+
+func lastAddr(pfx netip.Prefix) netip.Addr {
+	a := pfx.Addr().As4()
+	n := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	n |= 1<<(32-pfx.Bits()) - 1
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+}
+
+// dnsList reads dns = ["ip", "ip:port", ...] and normalizes each to "ip:port".
+func (p *parser) dnsList(t map[string]any, base []string) []string {
+	v, present := t["dns"]
+	if !present {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		p.valProblem(child(base, "dns"), fmt.Sprintf("dns must be a list of addresses, not %s", tomlType(v)),
+			`write it like dns = ["192.0.2.53", "127.0.0.1:5353"], or leave it out to use the host's resolvers`)
+		return nil
+	}
+	var out []string
+	for i, e := range list {
+		path := child(base, "dns", strconv.Itoa(i))
+		s, ok := e.(string)
+		if !ok {
+			p.valProblem(path, fmt.Sprintf("dns entry %s is not a string", tomlType(e)), `quote it: "192.0.2.53"`)
+			continue
+		}
+		if ap, err := netip.ParseAddrPort(s); err == nil && ap.Port() != 0 {
+			out = append(out, ap.String())
+		} else if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.AddrPortFrom(a, 53).String())
+		} else {
+			p.valProblem(path, fmt.Sprintf("dns entry %q is not an IP address or IP:port", s),
+				`write it like "192.0.2.53" or "127.0.0.1:5353" (a name would need DNS to resolve)`)
+		}
+	}
+	return out
+}
+
+// quoteList formats names for a fix hint.
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
+}

@@ -1,0 +1,134 @@
+package netstack
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cloonix-go/cloonix/netstack/dhcp"
+	"github.com/cloonix-go/cloonix/netstack/internal/fakeguest"
+	"github.com/cloonix-go/cloonix/netstack/internal/link"
+)
+
+// fakeVMs is a VMTable for tests.
+type fakeVMs struct {
+	mu sync.Mutex
+	m  map[string]VMInfo
+}
+
+func (f *fakeVMs) LookupVM(name string) (VMInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, ok := f.m[name]; ok {
+		return v, nil
+	}
+	names := make([]string, 0, len(f.m))
+	for k := range f.m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return VMInfo{}, fmt.Errorf("unknown VM %q (known: %s)", name, strings.Join(names, ", "))
+}
+
+func (f *fakeVMs) set(v VMInfo) {
+	f.mu.Lock()
+	f.m[v.Name] = v
+	f.mu.Unlock()
+}
+
+var (
+	guestMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x10}
+	guestIP  = netip.MustParseAddr("10.99.0.10")
+)
+
+// socketPair returns the two ends of a UNIX stream socketpair, like qemu's stream netdev socket.
+func socketPair(t testing.TB) (net.Conn, net.Conn) {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make([]net.Conn, 2)
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "socketpair")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	return conns[0], conns[1]
+}
+
+type harness struct {
+	nat   *NAT
+	guest *fakeguest.Guest
+	vms   *fakeVMs
+}
+
+// newHarness connects a NAT and a fake guest (10.99.0.10, reserved for guestMAC) over a stream socket.
+// The NAT side plays the LAN switch's role: batched writes out, batched frames in.
+func newHarness(t testing.TB, mutate func(*Config)) *harness {
+	t.Helper()
+	vms := &fakeVMs{m: map[string]VMInfo{
+		"r1":   {Name: "r1", MACs: []net.HardwareAddr{guestMAC}, Running: true, State: "running"},
+		"off":  {Name: "off", MACs: []net.HardwareAddr{{2, 0, 0, 0, 0, 0x11}}, Running: false, State: "stopped"},
+		"boot": {Name: "boot", MACs: []net.HardwareAddr{{2, 0, 0, 0, 0, 0x12}}, Running: true, State: "booting"},
+	}}
+	cfg := Config{
+		Lab:          "nemo",
+		Reservations: []dhcp.Reservation{{MAC: guestMAC, IP: guestIP, Hostname: "r1"}},
+		DialTimeout:  3 * time.Second,
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	n, err := New(cfg, vms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := n.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, b := socketPair(t)
+	port := link.NewStreamPort(a)
+	n.SetPort(port)
+	go func() { _ = link.ReadStream(a, func(f [][]byte) { _ = n.WriteFrames(f) }) }()
+	g, err := fakeguest.New(guestMAC, netip.PrefixFrom(guestIP, 24), n.Gateway(), n.cfg.MTU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.AttachStream(b)
+	t.Cleanup(func() {
+		cancel()
+		_ = n.Close()
+		port.Close()
+		_ = b.Close()
+		g.Close()
+	})
+	return &harness{nat: n, guest: g, vms: vms}
+}
+
+// lease runs DHCP from the fake guest and checks the answer.
+func (h *harness) lease(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ack, err := h.guest.DHCP(ctx)
+	if err != nil {
+		t.Fatalf("DHCP from the fake guest: %v", err)
+	}
+	if got := ack.YourIPAddr.String(); got != guestIP.String() {
+		t.Fatalf("DHCP gave %s, want the reservation %s", got, guestIP)
+	}
+}
