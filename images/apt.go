@@ -155,7 +155,12 @@ func download(ctx context.Context, dir string, versions map[string]string) (map[
 		}
 	}
 	if len(want) > 0 {
-		if _, err := runTool(ctx, dir, "apt-get", append([]string{"download", "-q"}, want...)...); err != nil {
+		args := []string{"download", "-q"}
+		if os.Getuid() == 0 {
+			// apt would warn that its _apt user cannot write here, then run as root anyway.
+			args = append(args, "-o", "APT::Sandbox::User=root")
+		}
+		if _, err := runTool(ctx, dir, "apt-get", append(args, want...)...); err != nil {
 			return nil, fmt.Errorf("download packages: %w", err)
 		}
 	}

@@ -86,7 +86,8 @@ func (c *Cache) Build(ctx context.Context, name string) (Image, error) {
 	if err := os.MkdirAll(c.dir(), 0o755); err != nil {
 		return Image{}, fmt.Errorf("image cache %s: %w", c.dir(), err)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(c.dir(), "."+name+".lock"))
+	// One build at a time per cache: builds share the .deb cache.
+	unlock, err := lockFile(ctx, filepath.Join(c.dir(), ".build.lock"))
 	if err != nil {
 		return Image{}, fmt.Errorf("image %s: %w", name, err)
 	}
@@ -94,6 +95,7 @@ func (c *Cache) Build(ctx context.Context, name string) (Image, error) {
 	if img, err := readImage(final); err == nil { // built by someone else meanwhile
 		return img, nil
 	}
+	c.removeStale()
 	start := time.Now()
 	c.log().Info("building image", "name", name, "key", key, "dir", final)
 	tmp, err := os.MkdirTemp(c.dir(), ".build-"+name+"-")
@@ -114,6 +116,16 @@ func (c *Cache) Build(ctx context.Context, name string) (Image, error) {
 	img = img.in(final)
 	c.log().Info("built image", "name", name, "dir", final, "size", img.Size, "took", time.Since(start).Round(time.Millisecond))
 	return img, nil
+}
+
+// removeStale deletes scratch directories of builds that died; the caller
+// holds the build lock, so no live build owns them.
+func (c *Cache) removeStale() {
+	stale, _ := filepath.Glob(filepath.Join(c.dir(), ".build-*"))
+	for _, d := range stale {
+		c.log().Info("removing scratch directory of an interrupted build", "dir", d)
+		_ = os.RemoveAll(d)
+	}
 }
 
 // in returns img with its paths moved to dir.

@@ -102,3 +102,34 @@ func TestMissingAptIsClear(t *testing.T) {
 		t.Fatalf("want a clear error without apt, got %v", err)
 	}
 }
+
+func TestLockFileExcludes(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "l")
+	unlock, err := lockFile(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := lockFile(ctx, p); err == nil {
+		t.Fatal("second lock succeeded while the first is held")
+	}
+	got := make(chan error, 1)
+	go func() {
+		u, err := lockFile(context.Background(), p)
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	unlock()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("lock not handed over after unlock")
+	}
+}

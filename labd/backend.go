@@ -2,15 +2,11 @@ package labd
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net"
 	"os"
 	"sort"
-	"strings"
 
 	"github.com/cloonix-go/cloonix/api"
-	"github.com/cloonix-go/cloonix/netstack"
 )
 
 // The daemon is the API's backend.
@@ -85,7 +81,8 @@ func (d *Daemon) Leases(ctx context.Context) ([]api.Lease, error) {
 	return out, nil
 }
 
-// Dial implements api.Backend: a TCP connection into a VM through the named NAT entity.
+// Dial implements api.Backend: a TCP connection into a VM through the named NAT entity. The NAT's errors carry
+// their HTTP status (netstack.DialError), so the API answers them as they are.
 func (d *Daemon) Dial(ctx context.Context, entity, host string, port uint16) (net.Conn, error) {
 	nat, ok := d.net.nats[entity]
 	if !ok {
@@ -94,33 +91,9 @@ func (d *Daemon) Dial(ctx context.Context, entity, host string, port uint16) (ne
 			known = append(known, n)
 		}
 		sort.Strings(known)
-		reason := fmt.Sprintf("lab %s has no entity %q (known: %s)", d.lab.Name, entity, strings.Join(known, ", "))
-		if len(known) == 0 {
-			reason = fmt.Sprintf("lab %s has no entity %q: it has no NAT; add [nat] to the lab file", d.lab.Name, entity)
-		}
-		return nil, &api.Error{Status: 404, Reason: reason}
+		return nil, api.UnknownEntity(d.lab.Name, entity, known)
 	}
-	conn, err := nat.DialVM(ctx, host, port)
-	if err != nil {
-		return nil, mapDialError(err)
-	}
-	return conn, nil
-}
-
-// mapDialError gives a NAT dial error the API status that fits it.
-func mapDialError(err error) error {
-	status := 502
-	switch {
-	case errors.Is(err, netstack.ErrUnknownVM):
-		status = 404
-	case errors.Is(err, netstack.ErrNotRunning), errors.Is(err, netstack.ErrNoLease):
-		status = 409
-	case errors.Is(err, netstack.ErrRefused):
-		status = 502
-	case errors.Is(err, netstack.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
-		status = 504
-	}
-	return &api.Error{Status: status, Reason: err.Error()}
+	return nat.DialVM(ctx, host, port)
 }
 
 // Down implements api.Backend: the daemon answers, then takes the lab down and exits.

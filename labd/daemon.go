@@ -92,6 +92,10 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		ready(err)
 		return err
 	}
+	if err := d.dirs.CheckSocketPaths(d.lab); err != nil {
+		ready(err)
+		return err
+	}
 	if err := d.lock(); err != nil {
 		ready(err)
 		return err

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -180,6 +179,3 @@ func (t *natVMTable) LookupVM(name string) (netstack.VMInfo, error) {
 	info.Running = st == StateBooting || st == StateRunning
 	return info, nil
 }
-
-// leasePath is where a NAT keeps its leases.
-func leasePath(stateDir, nat string) string { return filepath.Join(stateDir, "leases-"+nat+".json") }

@@ -44,7 +44,7 @@ func newVMRun(d *Daemon, spec *lab.VM) *vmRun {
 	return &vmRun{
 		d:     d,
 		spec:  spec,
-		dir:   filepath.Join(d.dirs.State, "vms", spec.Name),
+		dir:   d.dirs.VMDir(spec.Name),
 		state: StateCreated,
 	}
 }
@@ -54,10 +54,10 @@ func (r *vmRun) overlayPath() string    { return filepath.Join(r.dir, "disk.qcow
 func (r *vmRun) day0Path() string       { return filepath.Join(r.dir, "day0.iso") }
 func (r *vmRun) consoleLogPath() string { return ConsoleLogPath(r.d.dirs.State, r.spec.Name) }
 func (r *vmRun) qemuLogPath() string    { return filepath.Join(r.dir, "qemu.log") }
-func (r *vmRun) qmpPath() string        { return filepath.Join(r.d.dirs.Runtime, r.spec.Name+".qmp") }
-func (r *vmRun) serialPath() string     { return filepath.Join(r.d.dirs.Runtime, r.spec.Name+".serial") }
+func (r *vmRun) qmpPath() string        { return r.d.dirs.QMPSocket(r.spec.Name) }
+func (r *vmRun) serialPath() string     { return r.d.dirs.SerialSocket(r.spec.Name) }
 func (r *vmRun) nicSocketPath(nic lab.NIC) string {
-	return filepath.Join(r.d.dirs.Runtime, r.spec.Name+"-"+nic.Name+".sock")
+	return r.d.dirs.NICSocket(r.spec.Name, nic.Name)
 }
 
 // State returns the VM's current state.
@@ -226,7 +226,7 @@ func (r *vmRun) stop(timeout time.Duration) {
 
 // ConsoleLogPath is where a VM's serial console is logged, in the lab's state directory.
 func ConsoleLogPath(stateDir, vmName string) string {
-	return filepath.Join(stateDir, "vms", vmName, "console.log")
+	return filepath.Join(stateDir, "vms", vmName, "console.log") // lab.Dirs.VMDir + console.log
 }
 
 // ConsoleTail returns the last n lines of a VM's console log, for error messages.

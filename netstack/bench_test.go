@@ -8,13 +8,13 @@ import (
 	"time"
 )
 
-// BenchmarkDialInThroughput measures host→VM bulk TCP through DialVM into the fake guest over a stream
-// socket (the ProxyCommand path minus the control socket).
+// BenchmarkDialInThroughput measures host→VM bulk TCP through DialVM into the fake guest along the
+// production path: NAT → lan.Switch → lan.RunQemuPort → qemu stream unix socket → fake guest (the
+// ProxyCommand path minus the control socket).
 func BenchmarkDialInThroughput(b *testing.B) {
 	for _, mtu := range []int{1500, 65520} {
 		b.Run(map[int]string{1500: "mtu1500", 65520: "mtu65520"}[mtu], func(b *testing.B) {
-			h := newHarness(b, func(c *Config) { c.MTU = mtu })
-			h.lease(b)
+			h := newLANHarness(b, mtu)
 			l, err := h.guest.Listen(5001)
 			if err != nil {
 				b.Fatal(err)
@@ -59,8 +59,13 @@ func BenchmarkDialInThroughput(b *testing.B) {
 
 // BenchmarkConnectLatency measures DialVM + 1 byte each way + close, and reports p50/p99.
 func BenchmarkConnectLatency(b *testing.B) {
-	h := newHarness(b, nil)
-	h.lease(b)
+	for _, mtu := range []int{1500, 65520} {
+		b.Run(map[int]string{1500: "mtu1500", 65520: "mtu65520"}[mtu], func(b *testing.B) { benchLatency(b, mtu) })
+	}
+}
+
+func benchLatency(b *testing.B, mtu int) {
+	h := newLANHarness(b, mtu)
 	l, err := h.guest.Listen(7)
 	if err != nil {
 		b.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/cloonix-go/cloonix/netstack/dhcp"
-	"github.com/cloonix-go/cloonix/netstack/internal/fakeguest"
+	"github.com/cloonix-go/cloonix/netstack/fakeguest"
 	"github.com/cloonix-go/cloonix/netstack/internal/link"
 )
 

@@ -61,6 +61,7 @@ func newApp() *cli.App {
 			consoleCommand(),
 			sshConfigCommand(),
 			imageCommand(),
+			kindsCommand(),
 		},
 	}
 }

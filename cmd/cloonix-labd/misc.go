@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/cloonix-go/cloonix/images"
+	"github.com/cloonix-go/cloonix/kind"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labd"
 	"github.com/cloonix-go/cloonix/sshsetup"
@@ -22,7 +24,7 @@ func labEnv() lab.Env {
 		ResolveImage: func(name string) (lab.ImageRef, error) {
 			img, err := cache.Lookup(name)
 			if err != nil {
-				return lab.ImageRef{}, err
+				return lab.ImageRef{}, fmt.Errorf("%w: %v", lab.ErrImageNotBuilt, err)
 			}
 			return lab.ImageRef{Name: img.Name, Disk: img.Disk, Kernel: img.Kernel, Initrd: img.Initrd, Append: img.Append}, nil
 		},
@@ -134,6 +136,29 @@ func imageCommand() *cli.Command {
 					return nil
 				},
 			},
+		},
+	}
+}
+
+func kindsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "kinds",
+		Usage: "list the node kinds a lab file can use, with their defaults",
+		Action: func(c *cli.Context) error {
+			w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(w, "KIND\tVARIANTS\tMEMORY\tSSH USER\tDESCRIPTION")
+			for _, name := range kind.Names() {
+				k, err := kind.Lookup(name)
+				if err != nil {
+					return err
+				}
+				variants := strings.Join(k.VariantNames(), ",")
+				if variants == "" {
+					variants = "-"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%d MiB\t%s\t%s\n", k.Name, variants, k.DefaultMemoryMiB, k.SSHUser, k.Description)
+			}
+			return w.Flush()
 		},
 	}
 }

@@ -218,8 +218,18 @@ func (s *Server) forward(ctx context.Context, q *dns.Msg) *dns.Msg {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	out := q.Copy()
-	out.Id = dns.Id()
+	// Forward only what a resolver needs: the question, the flags that ask
+	// for recursion or DNSSEC behaviour, and EDNS. A fresh ID makes replies
+	// hard to spoof.
+	out := &dns.Msg{MsgHdr: dns.MsgHdr{
+		Id:                dns.Id(),
+		RecursionDesired:  q.RecursionDesired,
+		CheckingDisabled:  q.CheckingDisabled,
+		AuthenticatedData: q.AuthenticatedData,
+	}, Question: q.Question}
+	if opt := q.IsEdns0(); opt != nil {
+		out.Extra = []dns.RR{opt}
+	}
 	per := s.cfg.Timeout / time.Duration(len(s.upstreams))
 	var lastErr error
 	for _, up := range s.upstreams {

@@ -261,3 +261,22 @@ func TestResolvConfUpstream(t *testing.T) {
 		t.Errorf("withPort = %q", got)
 	}
 }
+
+func TestForwardSanitizes(t *testing.T) {
+	up := startUpstream(t)
+	s := New(testConfig(up.addr))
+	q := new(dns.Msg).SetQuestion("example.test.", dns.TypeA)
+	// Junk a guest might send; the test upstream (miekg defaults) answers FORMERR to
+	// queries with several answer records, so the junk must not be forwarded.
+	for range 3 {
+		q.Answer = append(q.Answer, &dns.A{Hdr: dns.RR_Header{Name: "x.", Rrtype: dns.TypeA, Class: dns.ClassINET}, A: net.IPv4(1, 2, 3, 4)})
+	}
+	b, err := q.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := unpack(s, b)
+	if err != nil || m.Rcode != dns.RcodeSuccess || len(m.Answer) != 2 || m.Id != q.Id || !m.RecursionDesired {
+		t.Fatalf("sanitized forward: %v %v", m, err)
+	}
+}
