@@ -187,7 +187,10 @@ func TestTinyBootsE2E(t *testing.T) {
 	ssh := func(user string, cmd ...string) string {
 		return run(t, "ssh", append(append(sshArgs, "-p", fmt.Sprint(port), user+"@127.0.0.1"), cmd...)...)
 	}
-	if h := strings.TrimSpace(ssh("root", "hostname")); h != "t1" {
+	t0 = time.Now()
+	h := strings.TrimSpace(ssh("root", "hostname"))
+	t.Logf("MEASURE first-ssh(hostname, host key made on demand)=%v", time.Since(t0).Round(time.Millisecond))
+	if h != "t1" {
 		t.Fatalf("hostname over ssh = %q, want t1", h)
 	}
 	if w := strings.TrimSpace(ssh("alice", "id -un; id -Gn")); !strings.Contains(w, "alice") || !strings.Contains(w, "wheel") {
@@ -231,9 +234,11 @@ func TestTinyBootsE2E(t *testing.T) {
 	fmt.Fprintf(q, "{\"execute\":\"qmp_capabilities\"}\n")
 	rd.ReadString('\n')
 	fmt.Fprintf(q, "{\"execute\":\"system_powerdown\"}\n")
+	t0 = time.Now()
 	select {
 	case <-exited:
 		exited <- nil
+		t.Logf("MEASURE system_powerdown-to-exit=%v", time.Since(t0).Round(time.Millisecond))
 	case <-time.After(60 * time.Second):
 		t.Errorf("guest ignored system_powerdown for 60s")
 	}

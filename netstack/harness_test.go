@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloonix-go/cloonix/lan"
 	"github.com/cloonix-go/cloonix/netstack/dhcp"
 	"github.com/cloonix-go/cloonix/netstack/fakeguest"
 	"github.com/cloonix-go/cloonix/netstack/internal/link"
@@ -73,6 +74,7 @@ type harness struct {
 	nat   *NAT
 	guest *fakeguest.Guest
 	vms   *fakeVMs
+	sw    *lan.Switch
 }
 
 // newHarness connects a NAT and a fake guest (10.99.0.10, reserved for guestMAC) over a stream socket.

@@ -57,7 +57,7 @@ func newLANHarness(t testing.TB, mtu int) *harness {
 		sw.Close()
 		g.Close()
 	})
-	h := &harness{nat: n, guest: g, vms: vms}
+	h := &harness{nat: n, guest: g, vms: vms, sw: sw}
 	h.lease(t)
 	return h
 }

@@ -3,6 +3,7 @@ package fakeguest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -73,20 +74,30 @@ func (g *Guest) DHCP(ctx context.Context) (*dhcpv4.DHCPv4, error) {
 	}
 	c := gonet.NewUDPConn(&wq, ep)
 	defer c.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
-	} else {
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	end, ok := ctx.Deadline()
+	if !ok {
+		end = time.Now().Add(5 * time.Second)
 	}
 	bcast := &net.UDPAddr{IP: net.IPv4bcast, Port: 67}
+	// Like a real client, resend every 500 ms until the deadline: the first packets may go out before
+	// the link is up.
 	exchange := func(m *dhcpv4.DHCPv4, want dhcpv4.MessageType) (*dhcpv4.DHCPv4, error) {
-		if _, err := c.WriteTo(m.ToBytes(), bcast); err != nil {
-			return nil, fmt.Errorf("dhcp send: %w", err)
-		}
 		buf := make([]byte, 65536)
 		for {
+			if _, err := c.WriteTo(m.ToBytes(), bcast); err != nil {
+				return nil, fmt.Errorf("dhcp send: %w", err)
+			}
+			dl := time.Now().Add(500 * time.Millisecond)
+			if dl.After(end) {
+				dl = end
+			}
+			_ = c.SetReadDeadline(dl)
 			n, _, err := c.ReadFrom(buf)
 			if err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() && time.Now().Before(end) {
+					continue
+				}
 				return nil, fmt.Errorf("dhcp wait for %s: %w", want, err)
 			}
 			rep, err := dhcpv4.FromBytes(buf[:n])
