@@ -28,6 +28,7 @@ var builtin = []*Kind{
 		DefaultBootTimeout: 2 * time.Minute,
 		StopTimeout:        30 * time.Second,
 		NeedsKernel:        true,
+		VirtioRNG:          true,
 	},
 	{
 		Name:               "frr",
@@ -52,6 +53,7 @@ var builtin = []*Kind{
 		DefaultBootTimeout: 2 * time.Minute,
 		StopTimeout:        30 * time.Second,
 		NeedsKernel:        true,
+		VirtioRNG:          true,
 	},
 	{
 		Name:        "iosxe",

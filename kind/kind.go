@@ -97,6 +97,9 @@ type Kind struct {
 	// NeedsKernel is true when the guest boots with -kernel/-initrd from the image (the project's Linux
 	// images); false when it boots from its disk (vendor images).
 	NeedsKernel bool
+	// VirtioRNG gives the guest a virtio-rng device. The project's Linux guests need it: under TCG their
+	// entropy pool fills slowly, and dropbear would otherwise make its host key only at the first login.
+	VirtioRNG bool
 }
 
 // Lookup returns the descriptor of the named kind. The error lists the known kinds.

@@ -213,7 +213,7 @@ func (d *Daemon) start(ctx context.Context) error {
 	}
 	for _, name := range d.vmOrder {
 		r := d.vms[name]
-		d.net.connectVM(ctx, r)
+		d.net.connectVM(r)
 		go r.monitor(ctx)
 	}
 	return nil

@@ -20,7 +20,7 @@ type network struct {
 	d        *Daemon
 	switches map[string]*lan.Switch
 	nats     map[string]*netstack.NAT
-	ports    map[string]*lan.Port // "vm/nic" → port, for link state
+	ctx      context.Context // ends when the network closes; every port goroutine runs under it
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 }
@@ -31,7 +31,7 @@ func newNetwork(ctx context.Context, d *Daemon) (*network, error) {
 		d:        d,
 		switches: map[string]*lan.Switch{},
 		nats:     map[string]*netstack.NAT{},
-		ports:    map[string]*lan.Port{},
+		ctx:      ctx,
 		cancel:   cancel,
 	}
 	for _, l := range d.lab.LANs {
@@ -111,7 +111,7 @@ func reservations(l *lab.Lab, cfg lab.NAT) []dhcp.Reservation {
 }
 
 // connectVM attaches each of the VM's NICs to its LAN's switch; the port reconnects when qemu restarts.
-func (n *network) connectVM(ctx context.Context, r *vmRun) {
+func (n *network) connectVM(r *vmRun) {
 	for _, nic := range r.spec.NICs {
 		sw := n.switches[nic.LAN]
 		if sw == nil {
@@ -122,7 +122,7 @@ func (n *network) connectVM(ctx context.Context, r *vmRun) {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			_ = lan.RunQemuPort(ctx, sw, name, sock, n.d.log.With("port", name))
+			_ = lan.RunQemuPort(n.ctx, sw, name, sock, n.d.log.With("port", name))
 		}()
 	}
 }

@@ -111,6 +111,7 @@ func (r *vmRun) buildSpec() vm.Spec {
 		Day0:         r.day0Path(),
 		Day0Medium:   day0Medium(k),
 		NICModel:     k.NICModel,
+		RNG:          k.VirtioRNG,
 		QMPSocket:    r.qmpPath(),
 		SerialSocket: r.serialPath(),
 		SerialLog:    r.consoleLogPath(),

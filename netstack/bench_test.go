@@ -27,7 +27,7 @@ func BenchmarkDialInThroughput(b *testing.B) {
 					done <- 0
 					return
 				}
-				n, _ := io.Copy(io.Discard, c)
+				n, _ := io.CopyBuffer(io.Discard, struct{ io.Reader }{c}, make([]byte, 256<<10))
 				c.Close()
 				done <- n
 			}()

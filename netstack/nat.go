@@ -131,7 +131,7 @@ func (n *NAT) buildStack() error {
 	if err := tuneStack(n.st); err != nil {
 		return fmt.Errorf("nat %s: %w", n.cfg.Name, err)
 	}
-	n.ep = link.New(uint32(n.cfg.MTU), tcpip.LinkAddress(n.cfg.MAC), linkCapabilities, gsoMaxSize)
+	n.ep = link.New(uint32(n.cfg.MTU), tcpip.LinkAddress(n.cfg.MAC), linkCapabilities, gsoMaxSize, groEnabled)
 	if err := n.st.CreateNIC(nicID, n.ep); err != nil {
 		return fmt.Errorf("nat %s: create NIC: %s", n.cfg.Name, err)
 	}
@@ -164,7 +164,7 @@ func (n *NAT) SetPort(p FramePort) { n.ep.SetPort(p) }
 // WriteFrames delivers Ethernet frames from the LAN into the stack (it implements lan.FrameWriter).
 // The frames are copied; they may be reused after the call. Malformed frames are dropped and counted.
 func (n *NAT) WriteFrames(frames [][]byte) error {
-	n.ep.Deliver(frames)
+	n.deliverFiltered(frames)
 	return nil
 }
 

@@ -14,7 +14,7 @@ func TestZZDebugDrops(t *testing.T) {
 	done := make(chan int64, 1)
 	go func() {
 		c, _ := l.Accept()
-		n, _ := io.Copy(io.Discard, c)
+		n, _ := io.CopyBuffer(io.Discard, struct{ io.Reader }{c}, make([]byte, 256<<10))
 		c.Close()
 		done <- n
 	}()
@@ -24,7 +24,7 @@ func TestZZDebugDrops(t *testing.T) {
 	}
 	buf := make([]byte, 256<<10)
 	start := time.Now()
-	for i := 0; i < 2000; i++ {
+	for i := 0; i < 4096; i++ {
 		c.Write(buf)
 	}
 	c.(interface{ CloseWrite() error }).CloseWrite()
@@ -35,7 +35,7 @@ func TestZZDebugDrops(t *testing.T) {
 	t.Logf("NAT retrans %d fastretrans %d timeouts %d sackrecov %d", s.Retransmits.Value(), s.FastRetransmit.Value(), s.Timeouts.Value(), s.SACKRecovery.Value())
 	t.Logf("NAT ep %+v", h.nat.Stats())
 	gs := h.guest.Stack.Stats().TCP
-	t.Logf("guest retrans %d segsent %d", gs.Retransmits.Value(), gs.SegmentsSent.Value())
+	t.Logf("guest retrans %d segsent %d segrecv %d", gs.Retransmits.Value(), gs.SegmentsSent.Value(), gs.ValidSegmentsReceived.Value())
 	for _, p := range h.sw.Ports() {
 		t.Logf("port %s %+v", p.Name(), p.Stats())
 	}

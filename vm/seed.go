@@ -98,6 +98,9 @@ func WriteNoCloudSeed(path string, c SeedConfig) error {
 	return writeISO(path, SeedLabel, map[string][]byte{"meta-data": []byte(md), "user-data": ud})
 }
 
+// minISOSize is the smallest seed written: 1 MiB, well above what block-device probers read.
+const minISOSize = 1 << 20
+
 // writeISO writes files (flat names) into a new ISO9660 image with Rock Ridge names at path.
 func writeISO(path, label string, files map[string][]byte) error {
 	dir := filepath.Dir(path)
@@ -124,6 +127,13 @@ func writeISO(path, label string, files map[string][]byte) error {
 	}
 	if err := isofs.Finalize(iso9660.FinalizeOptions{RockRidge: true, VolumeIdentifier: label}); err != nil {
 		return fmt.Errorf("write iso %s: finalize: %w", path, err)
+	}
+	// Busybox's findfs (the tiny guest's day-0 reader) probes a device only if it can read its first
+	// 0x11000 bytes, and a small seed is ~48 KiB: pad it. ISO readers ignore data past the volume.
+	if st, err := f.Stat(); err == nil && st.Size() < minISOSize {
+		if err := f.Truncate(minISOSize); err != nil {
+			return fmt.Errorf("write iso %s: pad: %w", path, err)
+		}
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("write iso %s: %w", path, err)

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -110,5 +111,24 @@ func TestWriteNoCloudSeed(t *testing.T) {
 	out, err = exec.Command("isoinfo", "-R", "-l", "-i", path).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), " meta-data") || !strings.Contains(string(out), " user-data") {
 		t.Errorf("isoinfo -R -l lacks meta-data/user-data: %v\n%s", err, out)
+	}
+}
+
+// TestSeedIsLargeEnoughForBusyboxProbe guards the padding: busybox findfs ignores devices smaller than
+// 0x11000 bytes, and the tiny guest finds its seed with findfs LABEL=cidata.
+func TestSeedIsLargeEnoughForBusyboxProbe(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "seed.iso")
+	if err := WriteNoCloudSeed(path, SeedConfig{Hostname: "vm1"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() < 0x11000 {
+		t.Fatalf("seed is %d bytes; busybox's volume_id needs at least %d", st.Size(), 0x11000)
+	}
+	if label, _, err := ReadSeed(path); err != nil || label != "cidata" {
+		t.Fatalf("padded seed reads back as label %q, err %v", label, err)
 	}
 }

@@ -57,7 +57,9 @@ type Spec struct {
 	Day0Medium Medium // how Day0 is attached
 
 	NICModel string // qemu device for each NIC; "" means "virtio-net-pci"
-	NICs     []NIC
+	// RNG adds a virtio-rng-pci device, so a TCG guest has entropy for its host keys at boot.
+	RNG  bool
+	NICs []NIC
 
 	QMPSocket    string // QMP UNIX socket (qemu listens)
 	SerialSocket string // serial console UNIX socket (qemu listens; one client at a time)
@@ -197,6 +199,9 @@ func (s Spec) Args() []string {
 		default:
 			a = append(a, "-drive", "file="+esc(s.Day0)+",if=virtio,format=raw,readonly=on")
 		}
+	}
+	if s.RNG {
+		a = append(a, "-device", "virtio-rng-pci")
 	}
 	for _, n := range s.NICs {
 		a = append(a,

@@ -28,7 +28,7 @@ func goldenSpecs(t *testing.T) map[string]Spec {
 			Name: "r1", Accel: "tcg", MemoryMiB: 256, CPUs: 1,
 			Disk:   state + "/r1/disk.qcow2",
 			Kernel: "/cache/images/tiny/vmlinuz", Initrd: "/cache/images/tiny/initrd.img", Append: "console=ttyS0 root=/dev/vda",
-			Day0: state + "/r1/seed.iso", Day0Medium: MediumVirtioDisk,
+			Day0: state + "/r1/seed.iso", Day0Medium: MediumVirtioDisk, RNG: true,
 			NICs: []NIC{
 				{ID: "eth0", MAC: mustMAC(t, "02:4e:00:00:00:01"), Socket: run + "/r1-eth0.sock"},
 				{ID: "eth1", MAC: mustMAC(t, "02:4e:00:00:00:02"), Socket: run + "/r1-eth1.sock"},

@@ -2,6 +2,7 @@ package fakeguest
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -74,13 +75,24 @@ func (g *Guest) ServeQemuClient(ctx context.Context, path string) error {
 	return fmt.Errorf("fake guest: qemu socket %s: %w", path, err)
 }
 
-// ServeSink accepts TCP connections on port and reads each one to EOF, discarding the bytes, then
-// closes it. It returns when ctx is done.
+// ServeSink accepts TCP connections on port; it reads each one to EOF (the peer's half-close),
+// discarding the bytes, answers the byte count as 8 bytes big-endian, and closes. The count lets a
+// throughput client stop its clock only once the guest has every byte. It reads with a 256 KiB
+// buffer: io.Copy into io.Discard reads 8 KiB at a time, which made the guest's receive path, not the
+// NAT, the limit of a throughput benchmark. It returns when ctx is done.
 func (g *Guest) ServeSink(ctx context.Context, port uint16) error {
 	return g.serve(ctx, port, func(c net.Conn) {
-		buf := make([]byte, 256<<10)
-		_, _ = io.CopyBuffer(io.Discard, struct{ io.Reader }{c}, buf)
+		n, err := Sink(c)
+		if err == nil {
+			_, _ = c.Write(binary.BigEndian.AppendUint64(nil, uint64(n)))
+		}
 	})
+}
+
+// Sink reads r to EOF with a 256 KiB buffer and returns the byte count.
+func Sink(r io.Reader) (int64, error) {
+	buf := make([]byte, 256<<10)
+	return io.CopyBuffer(io.Discard, struct{ io.Reader }{r}, buf)
 }
 
 // ServeEcho1 accepts TCP connections on port; on each it reads one byte, writes it back and closes

@@ -42,10 +42,13 @@ func (p *StreamPort) Input(frame []byte) {
 		p.mu.Unlock()
 		return
 	}
+	wake := len(p.pending) == 0 // the writer sleeps only on an empty buffer: wake it once per batch
 	p.pending = binary.BigEndian.AppendUint32(p.pending, uint32(len(frame)))
 	p.pending = append(p.pending, frame...)
 	p.mu.Unlock()
-	p.cond.Signal()
+	if wake {
+		p.cond.Signal()
+	}
 }
 
 func (p *StreamPort) writer() {
