@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -58,6 +59,11 @@ func (c *Client) Down(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "down", nil)
 }
 
+// SetLink takes a VM's NIC link down or up (both the guest's carrier and the LAN port).
+func (c *Client) SetLink(ctx context.Context, vm, nic string, up bool) error {
+	return c.doBody(ctx, http.MethodPost, "link", LinkRequest{VM: vm, NIC: nic, Up: up}, nil)
+}
+
 // Connect opens a tunnel to host:port through entity (see package tunnel).
 // A refusal is a *tunnel.Error carrying the status and reason.
 func (c *Client) Connect(ctx context.Context, entity, host string, port uint16) (net.Conn, error) {
@@ -71,9 +77,25 @@ func (c *Client) Connect(ctx context.Context, entity, host string, port uint16) 
 // do performs one request; an error status becomes an *Error with the
 // daemon's one-line reason.
 func (c *Client) do(ctx context.Context, method, endpoint string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, "http://cloonix/"+Version+"/"+endpoint, nil)
+	return c.doBody(ctx, method, endpoint, nil, out)
+}
+
+// doBody is do with a JSON request body (none if in is nil).
+func (c *Client) doBody(ctx context.Context, method, endpoint string, in, out any) error {
+	var reqBody io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("api: encode request: %w", err)
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://cloonix/"+Version+"/"+endpoint, reqBody)
 	if err != nil {
 		return fmt.Errorf("api: build request: %w", err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -125,7 +125,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s needs method %s", path, route.method))
 		return
 	}
-	v, err := route.fn(s.b, r.Context())
+	v, err := route.fn(s.b, r)
 	if err != nil {
 		st := StatusOf(err)
 		s.log.Debug("api request failed", "method", r.Method, "path", path, "status", st, "err", err)
@@ -138,36 +138,69 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 type route struct {
 	method string
 	ok     int
-	fn     func(Backend, context.Context) (any, error)
+	fn     func(Backend, *http.Request) (any, error)
 }
 
 var routes = map[string]route{
-	"/" + Version + "/lab": {http.MethodGet, http.StatusOK, func(b Backend, ctx context.Context) (any, error) {
-		return b.Lab(ctx)
+	"/" + Version + "/lab": {http.MethodGet, http.StatusOK, func(b Backend, r *http.Request) (any, error) {
+		return b.Lab(r.Context())
 	}},
-	"/" + Version + "/vms": {http.MethodGet, http.StatusOK, func(b Backend, ctx context.Context) (any, error) {
-		v, err := b.VMs(ctx)
+	"/" + Version + "/vms": {http.MethodGet, http.StatusOK, func(b Backend, r *http.Request) (any, error) {
+		v, err := b.VMs(r.Context())
 		if v == nil {
 			v = []VMStatus{}
 		}
 		return v, err
 	}},
-	"/" + Version + "/leases": {http.MethodGet, http.StatusOK, func(b Backend, ctx context.Context) (any, error) {
-		v, err := b.Leases(ctx)
+	"/" + Version + "/leases": {http.MethodGet, http.StatusOK, func(b Backend, r *http.Request) (any, error) {
+		v, err := b.Leases(r.Context())
 		if v == nil {
 			v = []Lease{}
 		}
 		return v, err
 	}},
-	"/" + Version + "/down": {http.MethodPost, http.StatusAccepted, func(b Backend, ctx context.Context) (any, error) {
-		if err := b.Down(ctx); err != nil {
+	"/" + Version + "/down": {http.MethodPost, http.StatusAccepted, func(b Backend, r *http.Request) (any, error) {
+		if err := b.Down(r.Context()); err != nil {
 			return nil, err
 		}
 		return map[string]string{"status": "stopping"}, nil
 	}},
+	"/" + Version + "/link": {http.MethodPost, http.StatusOK, serveLink},
 }
 
-const endpoints = "GET /v1/lab, GET /v1/vms, GET /v1/leases, POST /v1/down, CONNECT vm:port"
+// LinkSetter is the optional backend interface behind POST /v1/link: it takes a VM's NIC link down or up.
+type LinkSetter interface {
+	SetLink(ctx context.Context, vm, nic string, up bool) error
+}
+
+// LinkRequest is the body of POST /v1/link.
+type LinkRequest struct {
+	VM  string `json:"vm"`
+	NIC string `json:"nic"`
+	Up  bool   `json:"up"`
+}
+
+func serveLink(b Backend, r *http.Request) (any, error) {
+	ls, ok := b.(LinkSetter)
+	if !ok {
+		return nil, Errorf(ErrBadRequest, "this daemon cannot change link state")
+	}
+	var req LinkRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return nil, Errorf(ErrBadRequest, "link request: %v; send {\"vm\":\"r1\",\"nic\":\"eth1\",\"up\":false}", err)
+	}
+	if req.VM == "" || req.NIC == "" {
+		return nil, Errorf(ErrBadRequest, "link request needs vm and nic, e.g. {\"vm\":\"r1\",\"nic\":\"eth1\",\"up\":false}")
+	}
+	if err := ls.SetLink(r.Context(), req.VM, req.NIC, req.Up); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+const endpoints = "GET /v1/lab, GET /v1/vms, GET /v1/leases, POST /v1/down, POST /v1/link, CONNECT vm:port"
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)

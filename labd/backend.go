@@ -2,11 +2,14 @@ package labd
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/vm"
 )
 
 // The daemon is the API's backend.
@@ -99,5 +102,43 @@ func (d *Daemon) Dial(ctx context.Context, entity, host string, port uint16) (ne
 // Down implements api.Backend: the daemon answers, then takes the lab down and exits.
 func (d *Daemon) Down(ctx context.Context) error {
 	d.requestDown()
+	return nil
+}
+
+// The daemon changes link state for the API (POST /v1/link).
+var _ api.LinkSetter = (*Daemon)(nil)
+
+// SetLink implements api.LinkSetter. Down means both: the LAN port drops every frame to and from the NIC, and
+// the guest sees its carrier go (QMP set_link), so routing protocols notice at once rather than by timers.
+func (d *Daemon) SetLink(ctx context.Context, vmName, nic string, up bool) error {
+	r, ok := d.vms[vmName]
+	if !ok {
+		return api.UnknownVM(d.lab.Name, vmName, d.vmOrder)
+	}
+	n, ok := r.spec.NIC(nic)
+	if !ok {
+		var names []string
+		for _, x := range r.spec.NICs {
+			names = append(names, x.Name)
+		}
+		return api.Errorf(api.ErrBadRequest, "vm %s has no NIC %q (NICs: %s)", vmName, nic, strings.Join(names, ", "))
+	}
+	if st := r.State(); st != StateRunning && st != StateBooting {
+		return api.NotRunning(d.lab.Name, vmName, st)
+	}
+	if sw := d.net.switches[n.LAN]; sw != nil {
+		if p := sw.Port(vmName + "/" + n.Name); p != nil {
+			p.SetLinkUp(up)
+		}
+	}
+	q, err := vm.DialQMP(ctx, r.qmpPath())
+	if err != nil {
+		return fmt.Errorf("vm %s: qmp: %w", vmName, err)
+	}
+	defer q.Close()
+	if err := q.SetLink(ctx, n.Name, up); err != nil {
+		return fmt.Errorf("vm %s: set_link %s: %w", vmName, n.Name, err)
+	}
+	d.log.Info("link", "vm", vmName, "nic", n.Name, "up", up)
 	return nil
 }

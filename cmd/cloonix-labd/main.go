@@ -62,6 +62,7 @@ func newApp() *cli.App {
 			sshConfigCommand(),
 			imageCommand(),
 			kindsCommand(),
+			linkCommand(),
 		},
 	}
 }

@@ -162,3 +162,30 @@ func kindsCommand() *cli.Command {
 		},
 	}
 }
+
+func linkCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "link",
+		Usage:     "take a VM's NIC link down or up (the guest loses carrier and the LAN drops its frames)",
+		ArgsUsage: "VM NIC up|down",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 3 || (c.Args().Get(2) != "up" && c.Args().Get(2) != "down") {
+				return fmt.Errorf("usage: cloonix-labd link VM NIC up|down (for example: link r1 eth1 down)")
+			}
+			t, err := resolveLab(c)
+			if err != nil {
+				return err
+			}
+			client, err := t.requireUp(c.Context)
+			if err != nil {
+				return err
+			}
+			vmName, nic, state := c.Args().Get(0), c.Args().Get(1), c.Args().Get(2)
+			if err := client.SetLink(c.Context, vmName, nic, state == "up"); err != nil {
+				return err
+			}
+			fmt.Printf("%s %s link %s\n", vmName, nic, state)
+			return nil
+		},
+	}
+}

@@ -86,7 +86,9 @@ func (e *Endpoint) Deliver(frames [][]byte) {
 	}
 	e.inMu.Lock()
 	defer e.inMu.Unlock()
-	e.gro.Dispatcher = d
+	DebugBatches.Add(1)
+	DebugFrames.Add(uint64(len(frames)))
+	e.gro.Dispatcher = countingDispatcher{d}
 	rxCsum := e.caps&stack.CapabilityRXChecksumOffload != 0
 	for _, f := range frames {
 		if len(f) < header.EthernetMinimumSize || len(f) > MaxFrame {
@@ -165,6 +167,11 @@ func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) 
 		}
 		if pkt.GSOOptions.Type == stack.GSOGvisor {
 			clearPush(e.scratch[:w], int(pkt.GSOOptions.MSS))
+			if DebugCount.Load()%100000 == 0 {
+				ip := header.IPv4(e.scratch[14:w])
+				tcp := header.TCP(ip[ip.HeaderLength():])
+				println("flags", tcp.Flags().String(), ip.IsValid(len(ip)), len(ip.Payload()), tcp.DataOffset())
+			}
 		}
 		e.port.Input(e.scratch[:w])
 		e.txFrames.Add(1)
@@ -294,3 +301,17 @@ func clearPush(frame []byte, mss int) {
 }
 
 var DebugCount atomic.Uint64
+
+var DebugBatches, DebugFrames atomic.Uint64
+
+var DebugDelivered, DebugMerged atomic.Uint64
+
+type countingDispatcher struct{ stack.NetworkDispatcher }
+
+func (c countingDispatcher) DeliverNetworkPacket(p tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
+	DebugDelivered.Add(1)
+	if pkt.Data().Size() > 2000 {
+		DebugMerged.Add(1)
+	}
+	c.NetworkDispatcher.DeliverNetworkPacket(p, pkt)
+}
