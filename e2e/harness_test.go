@@ -62,6 +62,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
+	defer restoreUserSSH()
 	// Leave nothing running: stop every lab a failed test left up.
 	labs, _ := filepath.Glob(filepath.Join(root, "run", "cloonix", "*"))
 	for _, l := range labs {

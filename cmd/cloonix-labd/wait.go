@@ -81,7 +81,8 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, waitSSH bool, timeou
 	}
 }
 
-// natOf maps each VM to the first NAT entity on one of its LANs.
+// natOf maps each VM whose management NIC (NIC 0: eth0, Gi1) sits on a NAT's LAN to that NAT. Those are the
+// VMs `up` waits for: a NIC further down the list may sit on a NAT's LAN without the guest running DHCP on it.
 func natOf(l *lab.Lab) map[string]string {
 	byLAN := map[string]string{}
 	for _, n := range l.NATs {
@@ -92,9 +93,8 @@ func natOf(l *lab.Lab) map[string]string {
 	out := map[string]string{}
 	for _, v := range l.VMs {
 		for _, nic := range v.NICs {
-			if n, ok := byLAN[nic.LAN]; ok {
+			if n, ok := byLAN[nic.LAN]; ok && nic.Index == 0 {
 				out[v.Name] = n
-				break
 			}
 		}
 	}
