@@ -6,8 +6,9 @@
 // the files picked from other packages, the packages that only supply shared
 // libraries (copied when an ELF file's NEEDED list asks for them; a library
 // nobody provides fails the build), the kernel modules the initramfs loads
-// (dependencies read from each module's .modinfo), and init hooks. A later
-// image such as frr is the tiny recipe plus packages and a hook.
+// (dependencies read from each module's .modinfo), init hooks and extra files
+// (GuestFile, which may append to the base /etc/passwd and friends). The frr
+// image is the tiny recipe plus packages, files and a hook.
 //
 // Cache layout: DIR/NAME-KEY/{disk.qcow2,vmlinuz,initrd.img,image.json},
 // DIR/debs/*.deb, DIR/.resolved-NAME.json (apt's answer, reused until apt's
@@ -36,4 +37,54 @@
 // or a "|" block). Values may be quoted; lists may be block or flow ([a, b]).
 // Anything else is ignored with a "cloonix: day-0: ..." console note. The root
 // password is locked ('*'); logins use keys only.
+//
+// # The frr image
+//
+// `cloonix-labd image build frr` is the tiny guest plus, from Debian's frr
+// package, zebra, staticd, ospfd, bgpd, watchfrr and vtysh (YANG models are
+// built into the binaries) and the libraries they need (see frrRecipe). Its
+// guest files are in guest-frr/, outside guest/, so the tiny image's key does
+// not depend on them. Accounts: the frr user and the frr and frrvty groups,
+// and the router user RouterUser ("admin", uid 1000) whose login shell is
+// /usr/bin/vtysh (listed in /etc/shells), in groups frr and frrvty, with a
+// locked password. vtysh.conf says `username root nopassword` and `username
+// admin nopassword` (no PAM). At boot, after sshd, the hook
+// /etc/cloonix/hooks/50-frr:
+//
+//   - appends root's authorized keys (from day-0) to the router user's;
+//
+//   - sets net.ipv4.ip_forward=1 and net.ipv6.conf.all.forwarding=1 (rcS
+//     already brought every ethN link up);
+//
+//   - if day-0 did not write /etc/frr/frr.conf (write_files), writes a minimal
+//     one: `frr defaults traditional`, `hostname` (the kernel hostname, from
+//     the seed), `service integrated-vtysh-config`;
+//
+//   - runs /usr/lib/cloonix/frrctl start: the four daemons with
+//     `-d -F traditional -P 0` (no TCP vty) logging to /var/log/frr/NAME.log,
+//     waits for their vty sockets in /var/run/frr, starts watchfrr (which
+//     restarts a dead daemon through frrctl) and loads frr.conf with vtysh -b;
+//
+//   - prints, once `vtysh -c 'show version'` answers:
+//
+//     cloonix: frr ready
+//
+// (or "cloonix: frr config errors, see /var/log/frr/start.log" before it when
+// vtysh -b rejected lines). "cloonix: sshd ready" still comes first.
+//
+// ssh as the router user lands in vtysh (prompt "HOSTNAME#"); with a command,
+// dropbear runs `vtysh -c CMD`, so `ssh admin@r1 'show ip route'` works, and
+// `terminal length 0` is accepted (Ansible frr.frr network_cli). `write
+// memory` saves /etc/frr/frr.conf. root gets a normal shell.
+//
+// To replace a router's configuration, copy the file in (scp -O) and, as root:
+//
+//	cloonix-frr-reload /tmp/frr.conf
+//
+// It checks the file with `vtysh -C -f` (a syntax error prints vtysh's
+// "line N: % Unknown command" and exits 1 with frr.conf and the running FRR
+// untouched), copies it to /etc/frr/frr.conf, restarts the daemons and loads
+// it with vtysh -b, so the running configuration is exactly the file (exit 1
+// with vtysh's messages if a line fails there). The restart drops adjacencies
+// for a few seconds.
 package images

@@ -17,6 +17,26 @@ const builderVersion = "images/1"
 //go:embed guest/*
 var guestFS embed.FS
 
+// frrFS holds the frr image's guest files. They live outside guest/ so that
+// adding them does not change the tiny image's cache key; the recipe carries
+// their contents, so they are hashed through Recipe.Key.
+//
+//go:embed guest-frr/*
+var frrFS embed.FS
+
+// GuestFile is a file a recipe adds to the root tree after the base files.
+type GuestFile struct {
+	// Path is the absolute guest path.
+	Path string
+	// Mode holds the permission bits.
+	Mode fs.FileMode
+	// Body is the file's content.
+	Body string
+	// Append adds Body to the end of an existing file (the base /etc/passwd,
+	// /etc/group, /etc/shadow, /etc/shells) instead of replacing it.
+	Append bool `json:",omitempty"`
+}
+
 // Recipe describes one guest image as data.
 type Recipe struct {
 	// Name is the image name, as in `cloonix-labd image build NAME`.
@@ -38,6 +58,8 @@ type Recipe struct {
 	LateModules []string
 	// Hooks are scripts installed as /etc/cloonix/hooks/NAME, run at boot after sshd.
 	Hooks map[string]string
+	// Files are extra files (and lines appended to base files) for the root tree.
+	Files []GuestFile `json:",omitempty"`
 	// Append is the kernel command line.
 	Append string
 }
@@ -67,28 +89,32 @@ func tinyRecipe() Recipe {
 	}
 }
 
-// recipes is the registry of known images. A later image (frr) is tinyRecipe()
-// plus packages in Whole/Libs and a hook in Hooks.
-var recipes = map[string]func() Recipe{
-	"tiny": tinyRecipe,
+// recipes is the registry of known images, the base image first.
+var recipes = []struct {
+	name string
+	make func() Recipe
+}{
+	{"tiny", tinyRecipe},
+	{"frr", frrRecipe},
 }
 
-// Recipes returns the names of the images this package knows how to build.
+// Recipes returns the names of the images this package knows how to build,
+// the base image ("tiny") first.
 func Recipes() []string {
 	names := make([]string, 0, len(recipes))
-	for n := range recipes {
-		names = append(names, n)
+	for _, r := range recipes {
+		names = append(names, r.name)
 	}
-	sort.Strings(names)
 	return names
 }
 
 func lookupRecipe(name string) (Recipe, error) {
-	f, ok := recipes[name]
-	if !ok {
-		return Recipe{}, fmt.Errorf("unknown image %q: known images are %s", name, strings.Join(Recipes(), ", "))
+	for _, r := range recipes {
+		if r.name == name {
+			return r.make(), nil
+		}
 	}
-	return f(), nil
+	return Recipe{}, fmt.Errorf("unknown image %q: known images are %s", name, strings.Join(Recipes(), ", "))
 }
 
 // Packages returns every package the recipe downloads except the kernel, sorted.

@@ -216,6 +216,41 @@ func configFiles(root string, r Recipe) error {
 			return fmt.Errorf("write hook %s: %w", name, err)
 		}
 	}
+	for _, f := range r.Files {
+		if err := writeGuestFile(root, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeGuestFile writes (or appends to) one recipe file in the root tree.
+func writeGuestFile(root string, f GuestFile) error {
+	if !path.IsAbs(f.Path) || path.Clean(f.Path) != f.Path {
+		return fmt.Errorf("recipe file %q: want a clean absolute guest path", f.Path)
+	}
+	dst := filepath.Join(root, normalizeGuestPath(f.Path))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", f.Path, err)
+	}
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if f.Append {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	out, err := os.OpenFile(dst, flags, f.Mode.Perm())
+	if err != nil {
+		return fmt.Errorf("write %s: %w", f.Path, err)
+	}
+	if _, err := out.WriteString(f.Body); err != nil {
+		out.Close()
+		return fmt.Errorf("write %s: %w", f.Path, err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", f.Path, err)
+	}
+	if err := os.Chmod(dst, f.Mode.Perm()); err != nil {
+		return fmt.Errorf("write %s: %w", f.Path, err)
+	}
 	return nil
 }
 

@@ -5,6 +5,39 @@ import "time"
 // linuxReady is the console line the project's Linux images print once sshd listens.
 const linuxReady = "cloonix: sshd ready"
 
+// linuxConfig pushes a shell script: it is kept as /etc/cloonix/config.sh and run with sh, so `config save`
+// gives back the last configuration pushed. A script is imperative, so --replace runs it the same way.
+var linuxConfig = ConfigOps{
+	User:        "root",
+	PushPath:    "/tmp/cloonix-push.sh",
+	LoadCommand: "mkdir -p /etc/cloonix && cp /tmp/cloonix-push.sh /etc/cloonix/config.sh && sh /etc/cloonix/config.sh",
+	SaveCommand: "if [ -f /etc/cloonix/config.sh ]; then cat /etc/cloonix/config.sh; else echo '# no configuration pushed yet'; fi",
+}
+
+// frrConfig pushes an integrated frr.conf. cloonix-frr-reload (in the frr image) installs it as
+// /etc/frr/frr.conf and applies it with vtysh, so the running configuration equals the file: merge and
+// replace are the same.
+var frrConfig = ConfigOps{
+	User:        "root",
+	PushPath:    "/tmp/cloonix-push.conf",
+	LoadCommand: "/usr/sbin/cloonix-frr-reload /tmp/cloonix-push.conf",
+	SaveCommand: "vtysh -c 'show running-config'",
+}
+
+// iosxeConfig: scp to running-config merges; replace goes through nvram:replace-config and `configure
+// replace` (netlab's recipe). IOS-XE exits 0 whatever happens, so refusals are found in the answer.
+var iosxeConfig = ConfigOps{
+	PushPath:       "running-config",
+	ReplacePath:    "nvram:replace-config",
+	ReplaceCommand: "configure replace nvram:replace-config force",
+	SaveCommand:    "show running-config",
+	SaveSkipUntil:  "!",
+	ErrorMarkers: []string{
+		"% Invalid input", "% Incomplete command", "% Ambiguous command", "% Unknown command",
+		"%Error", "% Error", "Rollback aborted", "%Rollback", "% Failed", "failed to apply",
+	},
+}
+
 var builtin = []*Kind{
 	{
 		Name:               "linux",
@@ -29,6 +62,7 @@ var builtin = []*Kind{
 		StopTimeout:        30 * time.Second,
 		NeedsKernel:        true,
 		VirtioRNG:          true,
+		Config:             linuxConfig,
 	},
 	{
 		Name:               "frr",
@@ -46,14 +80,15 @@ var builtin = []*Kind{
 		NICPrefix:          "eth",
 		NICLongPrefix:      "eth",
 		NICBase:            0,
-		SSHUser:            "root",
+		SSHUser:            "admin", // images.RouterUser: login shell vtysh (frr.frr network_cli needs it)
 		AnsibleNetworkOS:   "frr.frr.frr",
 		AnsibleConnection:  "ansible.netcommon.network_cli",
-		ReadinessLine:      linuxReady,
+		ReadinessLine:      "cloonix: frr ready", // after sshd: FRR answers vtysh (Ansible needs the daemons)
 		DefaultBootTimeout: 2 * time.Minute,
 		StopTimeout:        30 * time.Second,
 		NeedsKernel:        true,
 		VirtioRNG:          true,
+		Config:             frrConfig,
 	},
 	{
 		Name:        "iosxe",
@@ -84,5 +119,7 @@ var builtin = []*Kind{
 		DefaultBootTimeout: 15 * time.Minute,
 		StopTimeout:        2 * time.Minute,
 		NeedsKernel:        false,
+		DiskBus:            "ide",
+		Config:             iosxeConfig,
 	},
 }

@@ -100,6 +100,12 @@ type Kind struct {
 	// VirtioRNG gives the guest a virtio-rng device. The project's Linux guests need it: under TCG their
 	// entropy pool fills slowly, and dropbear would otherwise make its host key only at the first login.
 	VirtioRNG bool
+
+	// DiskBus is the bus of the VM's boot disk: "virtio" (the default when empty) or "ide" (IOS-XE, as
+	// vrnetlab attaches it).
+	DiskBus string
+	// Config is how `cloonix-labd config push|save` load and read the guest's configuration.
+	Config ConfigOps
 }
 
 // Lookup returns the descriptor of the named kind. The error lists the known kinds.

@@ -3,7 +3,9 @@ package labd
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
+	"github.com/cloonix-go/cloonix/cvac"
 	"github.com/cloonix-go/cloonix/kind"
 	"github.com/cloonix-go/cloonix/vm"
 )
@@ -16,7 +18,12 @@ func day0Medium(k *kind.Kind) vm.Medium {
 	return vm.MediumVirtioDisk
 }
 
-// writeDay0 writes the VM's day-0 medium: a NoCloud seed for Linux kinds.
+// iosxePassword is the secret of the day-0 user on IOS-XE routers, for the serial console only: ssh logs in
+// with the lab's RSA key. A lab's own day-0 file can change it (it is applied after the lab's lines).
+const iosxePassword = "admin"
+
+// writeDay0 writes the VM's day-0 medium: a NoCloud seed for Linux kinds, a CVAC CD-ROM holding
+// iosxe_config.txt for IOS-XE (the lab's lines, then the user's day-0 file).
 func writeDay0(r *vmRun) error {
 	var user []byte
 	if r.spec.Day0 != "" {
@@ -34,6 +41,16 @@ func writeDay0(r *vmRun) error {
 			Hostname:       r.spec.Name,
 			AuthorizedKeys: keys,
 			UserData:       user,
+		})
+	case kind.Day0CVAC:
+		return cvac.WriteDay0ISO(r.day0Path(), cvac.Config{
+			Hostname:       r.spec.Name,
+			Domain:         r.d.lab.Name + ".cloonix",
+			Username:       r.spec.Kind.SSHUser,
+			Password:       iosxePassword,
+			AuthorizedKey:  r.d.keys.RSAPub,
+			UserConfig:     user,
+			UserConfigName: filepath.Base(r.spec.Day0),
 		})
 	default:
 		return fmt.Errorf("kind %s: day-0 medium %v is not supported yet", r.spec.Kind.Name, r.spec.Kind.Day0)

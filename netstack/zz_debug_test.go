@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloonix-go/cloonix/netstack/internal/link"
 )
 
 func TestZZDebugDrops(t *testing.T) {
@@ -32,7 +31,7 @@ func TestZZDebugDrops(t *testing.T) {
 	c.(interface{ CloseWrite() error }).CloseWrite()
 	n := <-done
 	el := time.Since(start)
-	t.Logf("batches %d frames %d delivered %d merged %d", link.DebugBatches.Load(), link.DebugFrames.Load(), link.DebugDelivered.Load(), link.DebugMerged.Load())
+
 	t.Logf("%.2f Gbit/s", float64(n)*8/el.Seconds()/1e9)
 	s := h.nat.st.Stats().TCP
 	t.Logf("NAT retrans %d fastretrans %d timeouts %d sackrecov %d", s.Retransmits.Value(), s.FastRetransmit.Value(), s.Timeouts.Value(), s.SACKRecovery.Value())

@@ -63,6 +63,9 @@ func newApp() *cli.App {
 			imageCommand(),
 			kindsCommand(),
 			linkCommand(),
+			demoCommand(),
+			inventoryCommand(),
+			configCommand(),
 		},
 	}
 }

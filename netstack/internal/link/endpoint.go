@@ -42,8 +42,9 @@ type Endpoint struct {
 	dispatcher stack.NetworkDispatcher
 	onClose    func()
 
-	inMu sync.Mutex // serialises Deliver: gro is not safe for concurrent use
-	gro  gro.GRO
+	inMu  sync.Mutex // serialises Deliver: gro is not safe for concurrent use
+	gro   gro.GRO
+	groOn bool
 
 	outMu   sync.Mutex
 	port    FramePort
@@ -62,6 +63,7 @@ var (
 func New(mtu uint32, addr tcpip.LinkAddress, caps stack.LinkEndpointCapabilities, gsoSize uint32, groOn bool) *Endpoint {
 	e := &Endpoint{addr: addr, caps: caps, gsoSize: gsoSize, scratch: make([]byte, MaxFrame+stack.GVisorGSOMaxSize)}
 	e.mtu.Store(mtu)
+	e.groOn = groOn
 	e.gro.Init(groOn)
 	return e
 }
@@ -86,9 +88,7 @@ func (e *Endpoint) Deliver(frames [][]byte) {
 	}
 	e.inMu.Lock()
 	defer e.inMu.Unlock()
-	DebugBatches.Add(1)
-	DebugFrames.Add(uint64(len(frames)))
-	e.gro.Dispatcher = countingDispatcher{d}
+	e.gro.Dispatcher = d
 	rxCsum := e.caps&stack.CapabilityRXChecksumOffload != 0
 	for _, f := range frames {
 		if len(f) < header.EthernetMinimumSize || len(f) > MaxFrame {
@@ -114,11 +114,20 @@ func (e *Endpoint) Deliver(frames [][]byte) {
 			e.rxDropped.Add(1)
 			continue
 		}
-		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(f)})
-		if _, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize); !ok {
-			pkt.DecRef()
-			e.rxDropped.Add(1)
-			continue
+		var pkt *stack.PacketBuffer
+		if e.groOn && typ == tcpip.PacketHost && proto == header.IPv4ProtocolNumber {
+			// Without the Ethernet header in the buffer: gVisor's PacketData.ChecksumAtOffset
+			// ignores consumed headers, so GRO's own checksum check (when RX checksum offload is
+			// not claimed) fails, and nothing merges, on a buffer that starts with the link header.
+			// The IP layer does not read the link header of a unicast packet.
+			pkt = stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(f[header.EthernetMinimumSize:])})
+		} else {
+			pkt = stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(f)})
+			if _, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize); !ok {
+				pkt.DecRef()
+				e.rxDropped.Add(1)
+				continue
+			}
 		}
 		pkt.PktType = typ
 		pkt.NetworkProtocolNumber = proto
@@ -162,16 +171,8 @@ func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) 
 			w += copy(e.scratch[w:], s[off:])
 			off = 0
 		}
-		if DebugCount.Add(1)%100000 == 0 {
-			println("gso", pkt.GSOOptions.Type, pkt.GSOOptions.MSS, w)
-		}
 		if pkt.GSOOptions.Type == stack.GSOGvisor {
 			clearPush(e.scratch[:w], int(pkt.GSOOptions.MSS))
-			if DebugCount.Load()%100000 == 0 {
-				ip := header.IPv4(e.scratch[14:w])
-				tcp := header.TCP(ip[ip.HeaderLength():])
-				println("flags", tcp.Flags().String(), ip.IsValid(len(ip)), len(ip.Payload()), tcp.DataOffset())
-			}
 		}
 		e.port.Input(e.scratch[:w])
 		e.txFrames.Add(1)
@@ -298,20 +299,4 @@ func clearPush(frame []byte, mss int) {
 	newWord := uint16(tcp[12])<<8 | uint16(tcp[13])
 	sum := checksum.Combine(^tcp.Checksum(), ^oldWord)
 	tcp.SetChecksum(^checksum.Combine(sum, newWord))
-}
-
-var DebugCount atomic.Uint64
-
-var DebugBatches, DebugFrames atomic.Uint64
-
-var DebugDelivered, DebugMerged atomic.Uint64
-
-type countingDispatcher struct{ stack.NetworkDispatcher }
-
-func (c countingDispatcher) DeliverNetworkPacket(p tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
-	DebugDelivered.Add(1)
-	if pkt.Data().Size() > 2000 {
-		DebugMerged.Add(1)
-	}
-	c.NetworkDispatcher.DeliverNetworkPacket(p, pkt)
 }

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cloonix-go/cloonix/configpush"
+	"github.com/cloonix-go/cloonix/demo"
+	"github.com/cloonix-go/cloonix/examples/demos"
+	"github.com/cloonix-go/cloonix/kind"
+	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/labd"
+	"github.com/cloonix-go/cloonix/sshsetup"
+)
+
+func demoCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "demo",
+		Usage:     "list the demos, or play one: build its images, start its lab, push its configs and check each step",
+		ArgsUsage: "[NAME]",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "keep", Usage: "leave the lab up at the end (and after a failure) and print what to try next"},
+			&cli.StringFlag{Name: "image", Usage: "the vendor image file a demo needs (see `cloonix-labd demo`)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return listDemos()
+			}
+			if c.NArg() > 1 {
+				return fmt.Errorf("usage: cloonix-labd demo [--keep] [--image PATH] NAME (flags go before NAME)")
+			}
+			return playDemo(c.Context, c.Args().First(), c.Bool("keep"), c.String("image"))
+		},
+	}
+}
+
+func listDemos() error {
+	ds, err := demo.List(demos.FS)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "DEMO\tNEEDS\tWHAT IT SHOWS")
+	for _, d := range ds {
+		var needs []string
+		if len(d.Requires.Images) > 0 {
+			needs = append(needs, "images "+strings.Join(d.Requires.Images, ","))
+		}
+		if d.Requires.Image != "" {
+			needs = append(needs, "--image")
+		}
+		if d.Requires.MemoryMiB > 0 {
+			needs = append(needs, fmt.Sprintf("%d MiB", d.Requires.MemoryMiB))
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", d.Name, strings.Join(needs, "; "), d.Title)
+	}
+	w.Flush()
+	fmt.Println("\nplay one with: cloonix-labd demo [--keep] NAME")
+	return nil
+}
+
+func playDemo(ctx context.Context, name string, keep bool, image string) error {
+	d, err := demo.Load(demos.FS, name)
+	if err != nil {
+		return err
+	}
+	if err := demo.CheckRequires(d, image, lab.HostMemoryMiB); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "cloonix-demo-"+name+"-")
+	if err != nil {
+		return fmt.Errorf("demo %s: %w", name, err)
+	}
+	if !keep {
+		defer os.RemoveAll(dir)
+	}
+	labFile, err := demo.Prepare(d, dir, image)
+	if err != nil {
+		return err
+	}
+	labName, err := demo.LabName(labFile)
+	if err != nil {
+		return err
+	}
+	dirs, err := lab.DirsFor(labName)
+	if err != nil {
+		return err
+	}
+	if labd.IsUp(ctx, dirs.CtlSocket()) {
+		return fmt.Errorf("demo %s: lab %s is already up (an earlier --keep?); stop it with: cloonix-labd down --lab %s", name, labName, labName)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("demo %s: find cloonix-labd itself: %w", name, err)
+	}
+	sshConfig := labd.SSHConfigPath(dirs.State)
+	drv := &demo.CLIDriver{
+		Exe:       exe,
+		LabFile:   labFile,
+		Lab:       labName,
+		SSHConfig: sshConfig,
+		Socket:    dirs.CtlSocket(),
+		Pusher: func(ctx context.Context, vm string, k *kind.Kind, file string, replace bool) (string, error) {
+			return configpush.Push(ctx, configpush.Target{Lab: labName, VM: vm, Kind: k, SSHConfig: sshConfig}, file, replace)
+		},
+	}
+	return demo.Run(ctx, d, drv, demo.Options{
+		Out:     os.Stdout,
+		Keep:    keep,
+		FileDir: dir,
+		Vars: map[string]string{
+			"lab":        labName,
+			"ssh_config": sshConfig,
+			"include":    sshsetup.IncludeLine(sshConfig),
+			"dir":        dir,
+		},
+	})
+}

@@ -1,0 +1,132 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+
+	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/kind"
+)
+
+// PushFunc copies file to the VM of the given kind and loads it (configpush.Push in the CLI).
+type PushFunc func(ctx context.Context, vm string, k *kind.Kind, file string, replace bool) (string, error)
+
+// CLIDriver drives a lab with the cloonix-labd executable (image build, up, down), the system ssh with the
+// lab's ssh_config (so through cloonix-proxy), the daemon's API (link) and a PushFunc.
+type CLIDriver struct {
+	Exe       string // the cloonix-labd executable
+	LabFile   string // the prepared lab file
+	Lab       string // the lab's name
+	SSHConfig string // the lab's generated ssh_config
+	Socket    string // the daemon's API socket
+	Pusher    PushFunc
+
+	mu    sync.Mutex
+	kinds map[string]*kind.Kind
+}
+
+// BuildImages runs `cloonix-labd image build NAME` for each image.
+func (c *CLIDriver) BuildImages(ctx context.Context, names []string) error {
+	for _, n := range names {
+		if _, err := c.labd(ctx, "image", "build", n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Up runs `cloonix-labd up LABFILE`, which waits for every VM's sshd.
+func (c *CLIDriver) Up(ctx context.Context) error {
+	_, err := c.labd(ctx, "up", c.LabFile)
+	return err
+}
+
+// Down runs `cloonix-labd --lab NAME down`.
+func (c *CLIDriver) Down(ctx context.Context) error {
+	_, err := c.labd(ctx, "--lab", c.Lab, "down")
+	return err
+}
+
+// labd runs the executable and returns its output; a failure quotes the output's last lines.
+func (c *CLIDriver) labd(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, c.Exe, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("cloonix-labd %s: %w\n%s", strings.Join(args, " "), err, tail(out.String(), 15))
+	}
+	return out.String(), nil
+}
+
+// Push loads file into vm with the driver's PushFunc and the VM's kind (from the daemon).
+func (c *CLIDriver) Push(ctx context.Context, vm, file string, replace bool) (string, error) {
+	if c.Pusher == nil {
+		return "", errors.New("no config push function")
+	}
+	k, err := c.kindOf(ctx, vm)
+	if err != nil {
+		return "", err
+	}
+	return c.Pusher(ctx, vm, k, file, replace)
+}
+
+// kindOf asks the daemon for the VM's kind once.
+func (c *CLIDriver) kindOf(ctx context.Context, vm string) (*kind.Kind, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.kinds == nil {
+		vms, err := api.NewClient(c.Socket).VMs(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list the lab's VMs: %w", err)
+		}
+		kinds := map[string]*kind.Kind{}
+		for _, v := range vms {
+			k, err := kind.Lookup(v.Kind)
+			if err != nil {
+				return nil, fmt.Errorf("vm %s: %w", v.Name, err)
+			}
+			kinds[v.Name] = k
+		}
+		c.kinds = kinds
+	}
+	k, ok := c.kinds[vm]
+	if !ok {
+		return nil, fmt.Errorf("lab %s has no VM %q", c.Lab, vm)
+	}
+	return k, nil
+}
+
+// Run runs cmd on vm with `ssh -F SSHCONFIG [-l user] vm cmd`.
+func (c *CLIDriver) Run(ctx context.Context, vm, user, command string) (string, error) {
+	args := []string{"-F", c.SSHConfig, "-o", "BatchMode=yes", "-o", "ConnectTimeout=20"}
+	if user != "" {
+		args = append(args, "-l", user)
+	}
+	args = append(args, vm, command)
+	cmd := exec.CommandContext(ctx, "ssh", args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("ssh %s %q: %w", vm, command, err)
+	}
+	return out.String(), nil
+}
+
+// SetLink asks the daemon to take the NIC down or up.
+func (c *CLIDriver) SetLink(ctx context.Context, vm, nic string, up bool) error {
+	return api.NewClient(c.Socket).SetLink(ctx, vm, nic, up)
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

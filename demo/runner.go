@@ -1,0 +1,277 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Driver is what the runner drives: the lab's daemon, its VMs over ssh, and the image cache. The CLI's
+// implementation is CLIDriver; tests use a fake.
+type Driver interface {
+	// BuildImages builds the named project images (instant when they are cached).
+	BuildImages(ctx context.Context, names []string) error
+	// Up starts the lab and returns once every VM's sshd answers.
+	Up(ctx context.Context) error
+	// Down stops the lab.
+	Down(ctx context.Context) error
+	// Push copies file to vm and loads it, returning the VM's answer.
+	Push(ctx context.Context, vm, file string, replace bool) (string, error)
+	// Run runs cmd on vm over ssh as user ("" for the kind's user) and returns its combined output.
+	Run(ctx context.Context, vm, user, cmd string) (string, error)
+	// SetLink takes a VM's NIC link down or up.
+	SetLink(ctx context.Context, vm, nic string, up bool) error
+}
+
+// Options tune a run.
+type Options struct {
+	Out  io.Writer // where step lines go
+	Keep bool      // leave the lab up at the end (and after a failure)
+	// FileDir is where the demo's files were extracted (Prepare): pushed files are read from there.
+	FileDir string
+	// Vars fill {name} placeholders in the demo's next text: lab, ssh_config, include, dir.
+	Vars map[string]string
+	// Poll is how often wait steps retry; 1s if zero.
+	Poll time.Duration
+	// Now is the clock (tests); time.Now if nil.
+	Now func() time.Time
+}
+
+// StepError is a failed step.
+type StepError struct {
+	Index int    // 1-based
+	Step  string // the step's label
+	Err   error
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("step %d %q failed: %v", e.Index, e.Step, e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Run plays the demo's steps in order with drv, printing one line per step, then the demo's next text. It
+// stops at the first failing step and returns a *StepError naming it. Unless o.Keep is set, it takes the lab
+// down at the end (also after a failure) if a step brought it up.
+func Run(ctx context.Context, d *Demo, drv Driver, o Options) (err error) {
+	r := &runner{d: d, drv: drv, o: o}
+	if r.o.Now == nil {
+		r.o.Now = time.Now
+	}
+	if r.o.Poll == 0 {
+		r.o.Poll = time.Second
+	}
+	if r.o.Out == nil {
+		r.o.Out = io.Discard
+	}
+	start := r.o.Now()
+	fmt.Fprintf(r.o.Out, "%s demo %s: %s\n", r.stamp(), d.Name, d.Title)
+	defer func() {
+		if !r.up {
+			return
+		}
+		if r.o.Keep {
+			fmt.Fprintf(r.o.Out, "%s the lab stays up (--keep); stop it with: cloonix-labd down --lab %s\n", r.stamp(), r.o.Vars["lab"])
+			return
+		}
+		// Clean up even when ctx was cancelled (Ctrl-C): a lab left behind is worse than a late exit.
+		downCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		if derr := r.step(downCtx, 0, "down", func(ctx context.Context) (string, error) {
+			return "", drv.Down(ctx)
+		}, false); derr != nil && err == nil {
+			err = derr
+		}
+	}()
+	for i := range d.Steps {
+		s := &d.Steps[i]
+		if err := r.step(ctx, i+1, s.Label(), func(ctx context.Context) (string, error) { return r.do(ctx, s) },
+			s.Print || s.Do == ActRun); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(r.o.Out, "%s demo %s done in %.1fs\n", r.stamp(), d.Name, r.o.Now().Sub(start).Seconds())
+	if r.up && r.o.Keep && d.Next != "" {
+		fmt.Fprintln(r.o.Out)
+		fmt.Fprintln(r.o.Out, strings.TrimRight(fill(d.Next, r.o.Vars), "\n"))
+		fmt.Fprintln(r.o.Out)
+	}
+	return nil
+}
+
+// fill replaces {name} by vars[name].
+func fill(s string, vars map[string]string) string {
+	for k, v := range vars {
+		s = strings.ReplaceAll(s, "{"+k+"}", v)
+	}
+	return s
+}
+
+type runner struct {
+	d   *Demo
+	drv Driver
+	o   Options
+	up  bool // a step brought the lab up and no step took it down
+}
+
+func (r *runner) stamp() string { return r.o.Now().Format("15:04:05") }
+
+// step runs fn as one output line, printing its output below the line when show is set (or when it fails).
+func (r *runner) step(ctx context.Context, index int, label string, fn func(context.Context) (string, error), show bool) error {
+	t0 := r.o.Now()
+	fmt.Fprintf(r.o.Out, "%s %s ... ", t0.Format("15:04:05"), label)
+	out, err := fn(ctx)
+	took := r.o.Now().Sub(t0).Seconds()
+	if err != nil {
+		fmt.Fprintf(r.o.Out, "FAILED (%.1fs)\n", took)
+		writeIndented(r.o.Out, out)
+		if index == 0 {
+			return fmt.Errorf("step %q failed: %w", label, err)
+		}
+		return &StepError{Index: index, Step: label, Err: err}
+	}
+	fmt.Fprintf(r.o.Out, "ok (%.1fs)\n", took)
+	if show {
+		writeIndented(r.o.Out, out)
+	}
+	return nil
+}
+
+// writeIndented prints text with each line indented, so step lines stand out.
+func writeIndented(w io.Writer, text string) {
+	text = strings.TrimRight(text, "\n")
+	if strings.TrimSpace(text) == "" {
+		return
+	}
+	for _, line := range strings.Split(text, "\n") {
+		fmt.Fprintf(w, "    %s\n", strings.TrimRight(line, "\r"))
+	}
+}
+
+// do performs one step and returns the output to show.
+func (r *runner) do(ctx context.Context, s *Step) (string, error) {
+	switch s.Do {
+	case ActBuild:
+		return "", r.drv.BuildImages(ctx, r.d.Requires.Images)
+	case ActUp:
+		if err := r.drv.Up(ctx); err != nil {
+			return "", err
+		}
+		r.up = true
+		return "", nil
+	case ActDown:
+		if err := r.drv.Down(ctx); err != nil {
+			return "", err
+		}
+		r.up = false
+		return "", nil
+	case ActSleep:
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(s.Timeout.Duration):
+			return "", nil
+		}
+	}
+	return r.perVM(ctx, s, func(ctx context.Context, vm string) (string, error) {
+		switch s.Do {
+		case ActPush:
+			file := strings.ReplaceAll(s.File, "{vm}", vm)
+			return r.drv.Push(ctx, vm, r.path(file), s.Replace)
+		case ActRun:
+			return r.drv.Run(ctx, vm, s.User, s.Cmd)
+		case ActExpect:
+			out, err := r.drv.Run(ctx, vm, s.User, s.Cmd)
+			if err != nil {
+				return out, err
+			}
+			if ok, why := s.check(out); !ok {
+				return out, errors.New(why)
+			}
+			return out, nil
+		case ActWait:
+			return r.wait(ctx, s, vm)
+		case ActLink:
+			return "", r.drv.SetLink(ctx, vm, s.NIC, s.State == "up")
+		}
+		return "", fmt.Errorf("unknown action %q", s.Do)
+	})
+}
+
+// path is the extracted location of a demo file.
+func (r *runner) path(name string) string {
+	if r.o.FileDir == "" {
+		return name
+	}
+	return r.o.FileDir + "/" + name
+}
+
+// perVM runs fn on each of the step's VMs in parallel and joins their outputs (each under a "vm:" header
+// when there are several).
+func (r *runner) perVM(ctx context.Context, s *Step, fn func(context.Context, string) (string, error)) (string, error) {
+	vms := s.Targets()
+	outs := make([]string, len(vms))
+	errs := make([]error, len(vms))
+	var wg sync.WaitGroup
+	for i, vm := range vms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = fn(ctx, vm)
+		}()
+	}
+	wg.Wait()
+	var b strings.Builder
+	for i, vm := range vms {
+		if len(vms) > 1 {
+			fmt.Fprintf(&b, "%s:\n", vm)
+			for _, line := range strings.Split(strings.TrimRight(outs[i], "\n"), "\n") {
+				if line != "" {
+					fmt.Fprintf(&b, "  %s\n", line)
+				}
+			}
+		} else {
+			b.WriteString(outs[i])
+		}
+	}
+	var failed []error
+	for i, err := range errs {
+		if err != nil {
+			failed = append(failed, fmt.Errorf("%s: %w", vms[i], err))
+		}
+	}
+	return b.String(), errors.Join(failed...)
+}
+
+// wait runs the step's command until its output passes the checks or the timeout passes.
+func (r *runner) wait(ctx context.Context, s *Step, vm string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout.Duration)
+	defer cancel()
+	var last string
+	var lastErr error
+	for {
+		out, err := r.drv.Run(ctx, vm, s.User, s.Cmd)
+		if err == nil {
+			ok, why := s.check(out)
+			if ok {
+				return out, nil
+			}
+			lastErr = errors.New(why)
+		} else {
+			lastErr = err
+		}
+		last = out
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return last, ctx.Err()
+			}
+			return last, fmt.Errorf("not done after %s: %w", s.Timeout.Duration, lastErr)
+		case <-time.After(r.o.Poll):
+		}
+	}
+}
