@@ -1,0 +1,92 @@
+package labd
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cloonix-go/cloonix/kind"
+	"github.com/cloonix-go/cloonix/lab"
+)
+
+func testLab(t *testing.T) *lab.Lab {
+	t.Helper()
+	linux, err := kind.Lookup("linux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(name string, lans ...string) lab.VM {
+		v := lab.VM{Name: name, Kind: linux}
+		for i, l := range lans {
+			nic := linux.NICName(i)
+			v.NICs = append(v.NICs, lab.NIC{Index: i, Name: nic, LAN: l, MAC: lab.MAC("nemo", name, nic)})
+		}
+		return v
+	}
+	return &lab.Lab{
+		Name: "nemo",
+		VMs:  []lab.VM{mk("vm2", "mgmt"), mk("vm1", "mgmt", "lan12"), mk("h1", "lan12", "mgmt")},
+		NATs: []lab.NAT{{Name: "nat", LAN: "mgmt", Subnet: netip.MustParsePrefix("10.99.0.0/24")}},
+	}
+}
+
+// TestReservationsAreDeterministic: the same lab gives the same addresses whatever the order of its VMs,
+// one per NIC on the NAT's LAN, all distinct and inside the subnet.
+func TestReservationsAreDeterministic(t *testing.T) {
+	l := testLab(t)
+	a := reservations(l, l.NATs[0])
+	l.VMs[0], l.VMs[2] = l.VMs[2], l.VMs[0]
+	b := reservations(l, l.NATs[0])
+	if len(a) != 3 || len(b) != 3 {
+		t.Fatalf("want 3 reservations (one per NIC on mgmt), got %d and %d", len(a), len(b))
+	}
+	byMAC := map[string]string{}
+	seen := map[netip.Addr]bool{}
+	for _, r := range a {
+		byMAC[r.MAC.String()] = r.IP.String()
+		if seen[r.IP] || !l.NATs[0].Subnet.Contains(r.IP) {
+			t.Errorf("reservation %v is duplicated or outside the subnet", r)
+		}
+		seen[r.IP] = true
+	}
+	for _, r := range b {
+		if byMAC[r.MAC.String()] != r.IP.String() {
+			t.Errorf("%s (%s): %s after reordering VMs, %s before", r.Hostname, r.MAC, r.IP, byMAC[r.MAC.String()])
+		}
+	}
+}
+
+// TestTailLines returns the last lines of a console log without its carriage returns.
+func TestTailLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "console.log")
+	var b strings.Builder
+	for i := 0; i < 100; i++ {
+		b.WriteString("line " + strings.Repeat("x", i%7) + "\r\n")
+	}
+	b.WriteString("last line\r\n")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := tailLines(path, 3)
+	lines := strings.Split(got, "\n")
+	if len(lines) != 3 || lines[2] != "last line" || strings.Contains(got, "\r") {
+		t.Fatalf("tailLines = %q", got)
+	}
+	if tailLines(filepath.Join(t.TempDir(), "missing"), 3) != "" {
+		t.Error("a missing log must give an empty tail")
+	}
+}
+
+// TestOneLineRoundTrip: a multi-line start error survives the ready pipe.
+func TestOneLineRoundTrip(t *testing.T) {
+	in := "lab.toml:3:1: bad\nlab.toml:4:2: worse"
+	one := oneLine(in)
+	if strings.Contains(one, "\n") {
+		t.Fatalf("oneLine left a newline: %q", one)
+	}
+	if ExpandError(one) != in {
+		t.Fatalf("ExpandError(oneLine(x)) = %q", ExpandError(one))
+	}
+}
