@@ -9,13 +9,15 @@
 #   gvproxy: client -> gvproxy -listen unix socket, POST /tunnel -> gvproxy's gVisor stack ->
 #            -listen-qemu unix socket -> fake guest (connecting like qemu's client)
 #
-# Environment: BYTES per throughput run (default 1 GiB), RUNS (3), SAMPLES (200), MTUS ("1500 65520"),
+# The tools take turns: ROUNDS rounds (default 4), each one bulk run of BYTES (default 1 GiB) and
+# SAMPLES/ROUNDS latency samples (SAMPLES default 200) per tool. Environment: BYTES, ROUNDS, SAMPLES,
+# MTUS ("1500 65520"),
 # GVPROXY (an existing gvproxy binary; otherwise v0.8.9 is go-installed into a temporary GOBIN).
 # All traffic stays on unix sockets.
 set -eu
 cd "$(dirname "$0")/.."
 BYTES=${BYTES:-1073741824}
-RUNS=${RUNS:-3}
+ROUNDS=${ROUNDS:-4}
 SAMPLES=${SAMPLES:-200}
 MTUS=${MTUS:-"1500 65520"}
 
@@ -35,7 +37,8 @@ if [ -z "${GVPROXY:-}" ]; then
 fi
 go build -o "$tmp/fakeguest" ./bench/fakeguest
 fg="$tmp/fakeguest"
-work="BYTES=$BYTES RUNS=$RUNS SAMPLES=$SAMPLES"
+per=$(( (SAMPLES + ROUNDS - 1) / ROUNDS ))
+work="$ROUNDS rounds per tool and MTU, each 1 bulk run of $BYTES bytes and $per connect+1B+close samples"
 echo "workload: $work" >&2
 
 # start CMD...: runs CMD in the background, remembers its pid in $last.
@@ -52,25 +55,31 @@ stop() {
 results="$tmp/results.jsonl"
 : >"$results"
 for mtu in $MTUS; do
-	echo "MTU $mtu: cloonix NAT" >&2
+	# Both setups stay up for the whole MTU; the tools then take turns, round by round, so that a
+	# change in the machine's load hits both alike.
 	start "$fg" guest -mode server -socket "$tmp/c$mtu.sock" -mtu "$mtu" \
 		-addr 10.99.0.10/24 -gw 10.99.0.1 -mac 02:00:00:00:00:10
-	guest=$last
-	"$fg" cloonix -socket "$tmp/c$mtu.sock" -mtu "$mtu" -addr 10.99.0.10/24 -gw 10.99.0.1 \
-		-mac 02:00:00:00:00:10 -bytes "$BYTES" -runs "$RUNS" -samples "$SAMPLES" >>"$results"
-	stop "$guest"
-
-	echo "MTU $mtu: gvproxy" >&2
+	cguest=$last
 	start "$GVPROXY" -listen "unix://$tmp/gv$mtu-api.sock" -listen-qemu "unix://$tmp/gv$mtu-qemu.sock" \
 		-mtu "$mtu" -ssh-port -1
 	gv=$last
 	# gvproxy's defaults: subnet 192.168.127.0/24, gateway .1, static lease .2 for 5a:94:ef:e4:0c:ee.
 	start "$fg" guest -mode client -socket "$tmp/gv$mtu-qemu.sock" -mtu "$mtu" \
 		-addr 192.168.127.2/24 -gw 192.168.127.1 -mac 5a:94:ef:e4:0c:ee
-	guest=$last
-	"$fg" gvproxy -api "$tmp/gv$mtu-api.sock" -ip 192.168.127.2 -mtu "$mtu" \
-		-bytes "$BYTES" -runs "$RUNS" -samples "$SAMPLES" >>"$results"
-	stop "$guest" "$gv"
+	gguest=$last
+	mkdir -p "$tmp/state$mtu"
+	r=1
+	while [ "$r" -le "$ROUNDS" ]; do
+		echo "MTU $mtu, round $r/$ROUNDS: cloonix NAT" >&2
+		# The lease the guest took from the first round's NAT is kept in -state-dir, as labd keeps it.
+		"$fg" cloonix -socket "$tmp/c$mtu.sock" -state-dir "$tmp/state$mtu" -mtu "$mtu" \
+			-addr 10.99.0.10/24 -gw 10.99.0.1 -mac 02:00:00:00:00:10 -bytes "$BYTES" -runs 1 -samples "$per" >>"$results"
+		echo "MTU $mtu, round $r/$ROUNDS: gvproxy" >&2
+		"$fg" gvproxy -api "$tmp/gv$mtu-api.sock" -ip 192.168.127.2 -mtu "$mtu" \
+			-bytes "$BYTES" -runs 1 -samples "$per" >>"$results"
+		r=$((r + 1))
+	done
+	stop "$gguest" "$gv" "$cguest"
 done
 
 echo

@@ -40,15 +40,20 @@ func (c *CLIDriver) BuildImages(ctx context.Context, names []string) error {
 	return nil
 }
 
-// Up runs `cloonix-labd up LABFILE`, which waits for every VM's sshd.
+// Up deletes what an earlier run of the demo left in the lab's state directory (overlays made from an older
+// image would not start), then runs `cloonix-labd up LABFILE`, which waits for every VM's sshd. The caller
+// checks that the lab is not up.
 func (c *CLIDriver) Up(ctx context.Context) error {
+	if _, err := c.labd(ctx, "--lab", c.Lab, "down", "--purge"); err != nil {
+		return fmt.Errorf("clear lab %s's old state: %w", c.Lab, err)
+	}
 	_, err := c.labd(ctx, "up", c.LabFile)
 	return err
 }
 
-// Down runs `cloonix-labd --lab NAME down`.
+// Down runs `cloonix-labd --lab NAME down --purge`: a demo's lab leaves nothing behind.
 func (c *CLIDriver) Down(ctx context.Context) error {
-	_, err := c.labd(ctx, "--lab", c.Lab, "down")
+	_, err := c.labd(ctx, "--lab", c.Lab, "down", "--purge")
 	return err
 }
 
@@ -103,7 +108,7 @@ func (c *CLIDriver) kindOf(ctx context.Context, vm string) (*kind.Kind, error) {
 
 // Run runs cmd on vm with `ssh -F SSHCONFIG [-l user] vm cmd`.
 func (c *CLIDriver) Run(ctx context.Context, vm, user, command string) (string, error) {
-	args := []string{"-F", c.SSHConfig, "-o", "BatchMode=yes", "-o", "ConnectTimeout=20"}
+	args := []string{"-F", c.SSHConfig, "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR"}
 	if user != "" {
 		args = append(args, "-l", user)
 	}

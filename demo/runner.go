@@ -95,10 +95,15 @@ func Run(ctx context.Context, d *Demo, drv Driver, o Options) (err error) {
 		}
 	}
 	fmt.Fprintf(r.o.Out, "%s demo %s done in %.1fs\n", r.stamp(), d.Name, r.o.Now().Sub(start).Seconds())
-	if r.up && r.o.Keep && d.Next != "" {
-		fmt.Fprintln(r.o.Out)
-		fmt.Fprintln(r.o.Out, strings.TrimRight(fill(d.Next, r.o.Vars), "\n"))
-		fmt.Fprintln(r.o.Out)
+	if d.Next != "" {
+		if r.up && r.o.Keep {
+			fmt.Fprintln(r.o.Out)
+			fmt.Fprintln(r.o.Out, strings.TrimSpace(fill(d.Next, r.o.Vars)))
+			fmt.Fprintln(r.o.Out)
+		} else if r.up {
+			fmt.Fprintf(r.o.Out, "%s next: `cloonix-labd demo --keep %s` leaves the lab up to explore (ssh, console, link, inventory)\n",
+				r.stamp(), d.Name)
+		}
 	}
 	return nil
 }
@@ -228,6 +233,9 @@ func (r *runner) perVM(ctx context.Context, s *Step, fn func(context.Context, st
 	var b strings.Builder
 	for i, vm := range vms {
 		if len(vms) > 1 {
+			if strings.TrimSpace(outs[i]) == "" {
+				continue
+			}
 			fmt.Fprintf(&b, "%s:\n", vm)
 			for _, line := range strings.Split(strings.TrimRight(outs[i], "\n"), "\n") {
 				if line != "" {

@@ -175,3 +175,44 @@ func TestConfigPushSave(t *testing.T) {
 		}
 	})
 }
+
+// TestConfigFRR pushes an frr.conf into an FRR router (cloonix-frr-reload applies it), saves the running
+// configuration back, and checks that vtysh's refusal of a bad line comes back as the error.
+func TestConfigFRR(t *testing.T) {
+	if r := labd(t, "image", "build", "frr"); r.code != 0 {
+		t.Skipf("the frr image does not build here, config push to FRR NOT TESTED: %s", r)
+	}
+	const name = "e2ecfgfrr"
+	file := writeLab(t, `
+version = 1
+name = "e2ecfgfrr"
+[nat]
+[[vm]]
+name = "r1"
+kind = "frr"
+`)
+	mustLabd(t, "up", file)
+	t.Cleanup(func() { labd(t, "--lab", name, "down") })
+	dir := t.TempDir()
+	good := filepath.Join(dir, "r1.conf")
+	os.WriteFile(good, []byte("frr defaults traditional\nhostname r1\nservice integrated-vtysh-config\n!\ninterface lo\n ip address 9.9.9.9/32\n!\nrouter ospf\n ospf router-id 9.9.9.9\n!\n"), 0o644)
+	start := time.Now()
+	r := labd(t, "--lab", name, "config", "push", "r1", good)
+	if r.code != 0 {
+		t.Fatalf("config push r1 (frr): %s", r)
+	}
+	t.Logf("MEASURE frr config push (scp + cloonix-frr-reload) = %s", time.Since(start).Round(time.Millisecond))
+	saved := mustLabd(t, "--lab", name, "config", "save", "r1")
+	for _, want := range []string{"ip address 9.9.9.9/32", "ospf router-id 9.9.9.9"} {
+		if !strings.Contains(saved, want) {
+			t.Errorf("saved running-config lacks %q:\n%s", want, saved)
+		}
+	}
+	bad := filepath.Join(dir, "bad.conf")
+	os.WriteFile(bad, []byte("interface lo\n ip addresss 1.2.3.4/32\n"), 0o644)
+	r = labd(t, "--lab", name, "config", "push", "--replace", "r1", bad)
+	if r.code == 0 || !strings.Contains(r.stderr, "r1 refused") {
+		t.Errorf("a bad frr.conf was not refused: %s", r)
+	}
+	t.Logf("refused push answered: %s", r.stderr)
+}

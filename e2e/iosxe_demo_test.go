@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloonix-go/cloonix/cvac"
 	"github.com/cloonix-go/cloonix/demo"
@@ -132,8 +133,21 @@ memory = 2560
 day0 = "`+day0+`"
 nics = { Gi2 = "lan12" }
 `)
-	mustLabd(t, "up", "--no-wait", file)
-	t.Cleanup(func() { labd(t, "--lab", name, "down") })
+	// The blank disk never prints the readiness line, so up would wait for it: run up in the background
+	// and look at what it made once qemu runs.
+	up := exec.Command(filepath.Join(env.bin, "cloonix-labd"), "up", "--no-wait", file)
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		up.Process.Kill()
+		up.Wait()
+		labd(t, "--lab", name, "down")
+	})
+	waitFor(t, time.Minute, "r1 to boot", func() bool {
+		out := labd(t, "--lab", name, "status", "--json")
+		return out.code == 0 && strings.Contains(out.stdout, `"booting"`)
+	})
 
 	f, err := os.Open(filepath.Join(stateDir(name), "vms", "r1", "day0.iso"))
 	if err != nil {
@@ -162,9 +176,9 @@ nics = { Gi2 = "lan12" }
 			t.Errorf("iosxe_config.txt lacks %q:\n%s", want, text)
 		}
 	}
-	pids := qemuPIDs(t, "cloonix-r1")
+	pids := qemuPIDs(t, filepath.Join("cloonix", name, "r1.qmp"))
 	if len(pids) == 0 {
-		t.Fatal("no qemu for r1")
+		t.Fatal("no qemu for r1 of lab " + name)
 	}
 	cmdline, _ := os.ReadFile(filepath.Join("/proc", pids[0], "cmdline"))
 	args := strings.ReplaceAll(string(cmdline), "\x00", " ")
@@ -174,7 +188,7 @@ nics = { Gi2 = "lan12" }
 		}
 	}
 	if !strings.Contains(args, "disk.qcow2,if=ide,format=qcow2") {
-		t.Logf("NOTE: the boot disk is not on IDE (labd does not pass kind.DiskBus yet): %s", args)
+		t.Logf("NOTE: the boot disk is not on IDE: labd does not pass kind.DiskBus to vm.Spec.DiskBus yet")
 	}
 	cfg, err := os.ReadFile(filepath.Join(stateDir(name), "ssh_config"))
 	if err != nil {

@@ -21,9 +21,9 @@
 // CD-ROM/isofs modules, mounts /dev/vda (ext4) and switch_roots to busybox init.
 // rcS mounts /proc, /sys, /dev/pts, /run, /tmp, brings lo up, runs day-0, starts
 // acpid (ACPI power button → poweroff, so QMP system_powerdown works), brings
-// every ethN link up, runs udhcpc on eth0 in the background and starts dropbear
-// on port 22 (host keys made at first need, stored in the VM's overlay). The
-// serial console gets a root shell and these lines:
+// every ethN link up, runs udhcpc on eth0 in the background and starts
+// OpenSSH's sshd on port 22 (see sshd below). The serial console gets a root
+// shell and these lines:
 //
 //	cloonix: hostname NAME from seed
 //	cloonix: eth0 IP/MASK mtu MTU
@@ -38,6 +38,28 @@
 // Anything else is ignored with a "cloonix: day-0: ..." console note. The root
 // password is locked ('*'); logins use keys only.
 //
+// # sshd
+//
+// The guest runs OpenSSH's sshd (Debian's openssh-server; its libraries, PAM,
+// libwrap, libsystemd, SELinux and Kerberos included, come from the packages in
+// the recipe's Libs), not dropbear: dropbear accepts at most 5 unauthenticated
+// connections per source address, and every connection into a lab VM comes
+// from the NAT's gateway address, so 20 parallel ssh sessions (or Ansible with
+// forks) failed with "kex_exchange_identification: Connection closed". The
+// embedded /etc/ssh/sshd_config sets MaxStartups 100:30:200, MaxSessions 50,
+// UsePAM no, PermitRootLogin prohibit-password, no password or
+// keyboard-interactive logins, UseDNS no, no MOTD or last-log, no AcceptEnv,
+// and `Subsystem sftp /usr/lib/openssh/sftp-server` (openssh-sftp-server).
+// scp (for `scp -O`) and ssh-keygen come from openssh-client, rsync is whole.
+// At boot /etc/cloonix/sshd makes /etc/ssh/ssh_host_ed25519_key if it is
+// missing (only ed25519: RSA takes seconds under TCG), so the key lives in the
+// VM's overlay: a reboot keeps it, a new or purged overlay gets a new one. The
+// kernel's random pool is ready early thanks to virtio-rng (labd gives every
+// Linux VM -device virtio-rng-pci). sshd runs with -r (no re-exec per
+// connection, ~0.35 s less per connection under TCG), logs to
+// /var/log/sshd.log, and "cloonix: sshd ready" is printed once its pid file
+// (written after it binds port 22) exists.
+//
 // # The frr image
 //
 // `cloonix-labd image build frr` is the tiny guest plus, from Debian's frr
@@ -46,8 +68,8 @@
 // guest files are in guest-frr/, outside guest/, so the tiny image's key does
 // not depend on them. Accounts: the frr user and the frr and frrvty groups,
 // and the router user RouterUser ("admin", uid 1000) whose login shell is
-// /usr/bin/vtysh (listed in /etc/shells), in groups frr and frrvty, with a
-// locked password. vtysh.conf says `username root nopassword` and `username
+// /usr/bin/vtysh (also listed in /etc/shells, although sshd only checks that
+// the shell is executable), in groups frr and frrvty, with a locked password. vtysh.conf says `username root nopassword` and `username
 // admin nopassword` (no PAM). At boot, after sshd, the hook
 // /etc/cloonix/hooks/50-frr:
 //
@@ -73,7 +95,7 @@
 // vtysh -b rejected lines). "cloonix: sshd ready" still comes first.
 //
 // ssh as the router user lands in vtysh (prompt "HOSTNAME#"); with a command,
-// dropbear runs `vtysh -c CMD`, so `ssh admin@r1 'show ip route'` works, and
+// sshd runs `vtysh -c CMD`, so `ssh admin@r1 'show ip route'` works, and
 // `terminal length 0` is accepted (Ansible frr.frr network_cli). `write
 // memory` saves /etc/frr/frr.conf. root gets a normal shell.
 //

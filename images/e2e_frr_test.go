@@ -102,7 +102,7 @@ func (e *frrEnv) boot(t *testing.T, ctx context.Context, name, frrConf string, e
 		"-drive", "file=" + overlay + ",if=virtio,format=qcow2",
 		"-drive", "file=" + seed + ",if=virtio,format=raw,readonly=on",
 		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22", vm.port),
-		"-device", "virtio-net-pci,netdev=n0"}
+		"-device", "virtio-net-pci,netdev=n0", "-device", "virtio-rng-pci"}
 	qemu := exec.CommandContext(ctx, "qemu-system-x86_64", append(args, extra...)...)
 	var qerr bytes.Buffer
 	qemu.Stderr = &qerr
@@ -160,7 +160,7 @@ func TestFRRBootsE2E(t *testing.T) {
 		!strings.Contains(out, "frrvty") {
 		t.Errorf("forwarding / router user groups: %q", out)
 	}
-	// The router user's shell is vtysh: dropbear runs `vtysh -c CMD`.
+	// The router user's shell is vtysh: sshd runs `vtysh -c CMD`.
 	if out := e.mustSSH(t, vm, RouterUser, "show version"); !strings.Contains(out, "FRRouting 8") || !strings.Contains(out, "(r1)") {
 		t.Errorf("%s: show version:\n%s", RouterUser, out)
 	}

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -84,13 +85,15 @@ func waitLog(t *testing.T, log string, timeout time.Duration, want ...string) ti
 
 // TestTinyBootsE2E builds the tiny image (cold it takes a while: set
 // CLOONIX_TEST_IMAGE_CACHE to reuse a cache), boots it under TCG with a NoCloud
-// seed and checks hostname, ssh, scp -O, sftp, rsync and ACPI power-off.
+// seed (and virtio-rng, as labd gives) and checks hostname, ssh, scp -O, sftp,
+// rsync, 20 parallel ssh sessions from one source address, ACPI power-off,
+// and that the ed25519 host key survives a reboot but not a purged overlay.
 func TestTinyBootsE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: builds an image and boots qemu")
 	}
 	needTools(t, "apt-get", "dpkg-deb", "mkfs.ext4", "qemu-img", "qemu-system-x86_64", "ssh", "scp", "sftp",
-		"ssh-keygen", "genisoimage", "rsync")
+		"ssh-keygen", "ssh-keyscan", "genisoimage", "rsync")
 	cacheDir := os.Getenv("CLOONIX_TEST_IMAGE_CACHE")
 	if cacheDir == "" {
 		cacheDir = DefaultDir()
@@ -151,36 +154,11 @@ func TestTinyBootsE2E(t *testing.T) {
 	run(t, "genisoimage", "-quiet", "-o", seed, "-V", "cidata", "-r", "-J", seedDir)
 
 	port := freePort(t)
-	serial := filepath.Join(dir, "serial.log")
-	qmpSock := filepath.Join(dir, "qmp.sock")
-	args := []string{"-machine", "pc", "-accel", "tcg", "-m", "256", "-nographic", "-nodefaults",
-		"-serial", "file:" + serial, "-kernel", img.Kernel, "-initrd", img.Initrd, "-append", img.Append,
-		"-drive", "file=" + overlay + ",if=virtio,format=qcow2",
-		"-drive", "file=" + seed + ",if=virtio,format=raw,readonly=on",
-		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22", port),
-		"-device", "virtio-net-pci,netdev=n0",
-		"-qmp", "unix:" + qmpSock + ",server=on,wait=off"}
-	qemu := exec.CommandContext(ctx, "qemu-system-x86_64", args...)
-	var qerr bytes.Buffer
-	qemu.Stderr = &qerr
-	bootStart := time.Now()
-	if err := qemu.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- qemu.Wait() }()
-	defer func() {
-		_ = qemu.Process.Kill()
-		<-exited
-		if t.Failed() {
-			b, _ := os.ReadFile(serial)
-			t.Logf("serial log:\n%s\nqemu stderr: %s", b, qerr.String())
-		}
-	}()
-	waitLog(t, serial, 120*time.Second, "cloonix: hostname t1 from seed", "cloonix: sshd ready")
-	ready := time.Since(bootStart)
-	waitLog(t, serial, 60*time.Second, "cloonix: eth0 10.0.2.15/")
-	t.Logf("MEASURE boot-to-sshd-ready=%v", ready.Round(time.Millisecond))
+	vm := bootTiny(t, ctx, img, overlay, seed, port, filepath.Join(dir, "boot1"))
+	waitLog(t, vm.serial, 120*time.Second, "cloonix: hostname t1 from seed", "cloonix: sshd ready")
+	ready := time.Since(vm.start)
+	waitLog(t, vm.serial, 60*time.Second, "cloonix: eth0 10.0.2.15/")
+	t.Logf("MEASURE boot-to-sshd-ready(first boot, host keys made)=%v", ready.Round(time.Millisecond))
 
 	sshArgs := []string{"-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
 		"-o", "LogLevel=ERROR", "-o", "ConnectTimeout=30", "-o", "BatchMode=yes"}
@@ -189,7 +167,7 @@ func TestTinyBootsE2E(t *testing.T) {
 	}
 	t0 = time.Now()
 	h := strings.TrimSpace(ssh("root", "hostname"))
-	t.Logf("MEASURE first-ssh(hostname, host key made on demand)=%v", time.Since(t0).Round(time.Millisecond))
+	t.Logf("MEASURE first-ssh(hostname)=%v", time.Since(t0).Round(time.Millisecond))
 	if h != "t1" {
 		t.Fatalf("hostname over ssh = %q, want t1", h)
 	}
@@ -223,8 +201,92 @@ func TestTinyBootsE2E(t *testing.T) {
 		t.Errorf("rsync copy differs: %q", w)
 	}
 
-	// QMP system_powerdown must power the guest off.
-	q, err := net.Dial("unix", qmpSock)
+	t.Logf("MEASURE guest sshd log: %s", strings.ReplaceAll(strings.TrimSpace(ssh("root", "grep cloonix-sshd /var/log/sshd.log")), "\n", "; "))
+	if w := ssh("root", "ls /etc/ssh/ | grep _key$; pidof sshd >/dev/null && echo up"); w != "ssh_host_ed25519_key\nup\n" {
+		t.Errorf("want one host key (ed25519) and sshd running: %q", w)
+	}
+
+	// Every connection through the NAT comes from one address; here all come
+	// from 127.0.0.1 through slirp's hostfwd. dropbear allowed 5 at once.
+	parallelSSH(t, 20, func(i int) *exec.Cmd {
+		return exec.Command("ssh", append(append(sshArgs, "-p", fmt.Sprint(port), "root@127.0.0.1"),
+			fmt.Sprintf("sleep 1; echo session-%d", i))...)
+	})
+
+	key1 := hostKey(t, port)
+	vm.powerdown(t)
+
+	// A reboot on the same overlay keeps the host key; a purged overlay gets a new one.
+	vm = bootTiny(t, ctx, img, overlay, seed, port, filepath.Join(dir, "boot2"))
+	waitLog(t, vm.serial, 120*time.Second, "cloonix: sshd ready")
+	t.Logf("MEASURE boot-to-sshd-ready(reboot, keys kept)=%v", time.Since(vm.start).Round(time.Millisecond))
+	if key2 := hostKey(t, port); key2 != key1 {
+		t.Errorf("host key changed across a reboot on the same overlay:\n%s\n%s", key1, key2)
+	}
+	vm.powerdown(t)
+	if err := os.Remove(overlay); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-b", img.Disk, "-F", "qcow2", overlay)
+	vm = bootTiny(t, ctx, img, overlay, seed, port, filepath.Join(dir, "boot3"))
+	waitLog(t, vm.serial, 120*time.Second, "cloonix: sshd ready")
+	t.Logf("MEASURE boot-to-sshd-ready(purged overlay, keys made)=%v", time.Since(vm.start).Round(time.Millisecond))
+	if key3 := hostKey(t, port); key3 == key1 {
+		t.Errorf("a purged overlay kept the old host key %s", key1)
+	}
+	vm.powerdown(t)
+
+	if h := fileHash(t, img.Disk); h != baseHash {
+		t.Errorf("base image changed: %s → %s", baseHash, h)
+	}
+}
+
+// tinyVM is one qemu guest booted by bootTiny.
+type tinyVM struct {
+	serial, qmp string
+	start       time.Time
+	exited      chan struct{}
+}
+
+// bootTiny boots img on overlay under TCG with virtio-rng (as labd does), the
+// seed as a virtio disk and guest port 22 forwarded from 127.0.0.1:port. Its
+// files go to dir. The guest is killed when the test ends.
+func bootTiny(t *testing.T, ctx context.Context, img Image, overlay, seed string, port int, dir string) *tinyVM {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	vm := &tinyVM{serial: filepath.Join(dir, "serial.log"), qmp: filepath.Join(dir, "qmp.sock"), exited: make(chan struct{})}
+	args := []string{"-machine", "pc", "-accel", "tcg", "-m", "256", "-nographic", "-nodefaults",
+		"-serial", "file:" + vm.serial, "-kernel", img.Kernel, "-initrd", img.Initrd, "-append", img.Append,
+		"-drive", "file=" + overlay + ",if=virtio,format=qcow2",
+		"-drive", "file=" + seed + ",if=virtio,format=raw,readonly=on",
+		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22", port),
+		"-device", "virtio-net-pci,netdev=n0", "-device", "virtio-rng-pci",
+		"-qmp", "unix:" + vm.qmp + ",server=on,wait=off"}
+	qemu := exec.CommandContext(ctx, "qemu-system-x86_64", args...)
+	var qerr bytes.Buffer
+	qemu.Stderr = &qerr
+	vm.start = time.Now()
+	if err := qemu.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = qemu.Wait(); close(vm.exited) }()
+	t.Cleanup(func() {
+		_ = qemu.Process.Kill()
+		<-vm.exited
+		if t.Failed() {
+			b, _ := os.ReadFile(vm.serial)
+			t.Logf("%s serial log:\n%s\nqemu stderr: %s", dir, b, qerr.String())
+		}
+	})
+	return vm
+}
+
+// powerdown sends QMP system_powerdown and waits for qemu to exit.
+func (vm *tinyVM) powerdown(t *testing.T) {
+	t.Helper()
+	q, err := net.Dial("unix", vm.qmp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,15 +296,56 @@ func TestTinyBootsE2E(t *testing.T) {
 	fmt.Fprintf(q, "{\"execute\":\"qmp_capabilities\"}\n")
 	rd.ReadString('\n')
 	fmt.Fprintf(q, "{\"execute\":\"system_powerdown\"}\n")
-	t0 = time.Now()
+	t0 := time.Now()
 	select {
-	case <-exited:
-		exited <- nil
+	case <-vm.exited:
 		t.Logf("MEASURE system_powerdown-to-exit=%v", time.Since(t0).Round(time.Millisecond))
 	case <-time.After(60 * time.Second):
-		t.Errorf("guest ignored system_powerdown for 60s")
+		t.Fatalf("guest ignored system_powerdown for 60s")
 	}
-	if h := fileHash(t, img.Disk); h != baseHash {
-		t.Errorf("base image changed: %s → %s", baseHash, h)
+}
+
+// hostKey returns the guest's ed25519 host key ("ssh-ed25519 BASE64") as a
+// client sees it.
+func hostKey(t *testing.T, port int) string {
+	t.Helper()
+	out := run(t, "ssh-keyscan", "-T", "30", "-t", "ed25519", "-p", fmt.Sprint(port), "127.0.0.1")
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[1] == "ssh-ed25519" {
+			return f[1] + " " + f[2]
+		}
 	}
+	t.Fatalf("ssh-keyscan gave no ed25519 key:\n%s", out)
+	return ""
+}
+
+// parallelSSH starts n commands at once and fails the test unless each exits
+// 0 and prints "session-I".
+func parallelSSH(t *testing.T, n int, cmd func(i int) *exec.Cmd) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			out, err := cmd(i).CombinedOutput()
+			if err != nil {
+				errs[i] = fmt.Errorf("session %d: %w: %s", i, err, bytes.TrimSpace(out))
+			} else if want := fmt.Sprintf("session-%d\n", i); string(out) != want {
+				errs[i] = fmt.Errorf("session %d: output %q, want %q", i, out, want)
+			}
+		}(i)
+	}
+	wg.Wait()
+	failed := 0
+	for _, err := range errs {
+		if err != nil {
+			failed++
+			t.Error(err)
+		}
+	}
+	t.Logf("MEASURE %d parallel ssh sessions from one source: %d failed, took %v", n, failed,
+		time.Since(t0).Round(time.Millisecond))
 }

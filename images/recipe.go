@@ -46,7 +46,8 @@ type Recipe struct {
 	Kernel string
 	// Whole are packages copied whole into the root tree (docs and man pages dropped).
 	Whole []string
-	// Pick maps a package to the paths copied from it (for example scp from openssh-client).
+	// Pick maps a package to the paths copied from it (for example sshd from
+	// openssh-server, scp and ssh-keygen from openssh-client).
 	Pick map[string][]string
 	// Libs are packages that only supply shared libraries; a library is copied
 	// when some ELF file in the root tree needs it.
@@ -70,16 +71,31 @@ type Recipe struct {
 const tinyAppend = "console=ttyS0 root=/dev/vda rootfstype=ext4 rw quiet loglevel=4 mitigations=off edd=off " +
 	"no_timer_check tsc=reliable cryptomgr.notests i8042.noaux i8042.nomux random.trust_cpu=on"
 
+// sshdLibs are the packages that supply the shared libraries of OpenSSH's
+// sshd (Debian's build links PAM, libwrap, libaudit, libsystemd, SELinux and
+// Kerberos/GSSAPI) and of what those libraries need in turn; the builder's ELF
+// walk copies only the files some binary asks for.
+var sshdLibs = []string{
+	"libwrap0", "libnsl2", "libtirpc3", "libaudit1", "libcap-ng0", "libpam0g", "libsystemd0", "libcap2",
+	"libgcrypt20", "libgpg-error0", "liblzma5", "libselinux1", "libpcre2-8-0", "libgssapi-krb5-2", "libkrb5-3",
+	"libk5crypto3", "libkrb5support0", "libkeyutils1", "libcom-err2",
+}
+
 func tinyRecipe() Recipe {
 	return Recipe{
 		Name:   "tiny",
 		Kernel: "linux-image-cloud-amd64",
-		Whole:  []string{"busybox-static", "dropbear-bin", "openssh-sftp-server", "rsync"},
-		Pick:   map[string][]string{"openssh-client": {"usr/bin/scp"}},
-		Libs: []string{
-			"libc6", "libcrypt1", "zlib1g", "libtomcrypt1", "libtommath1", "libgmp10",
-			"libacl1", "liblz4-1", "libpopt0", "libssl3", "libxxhash0", "libzstd1",
+		Whole:  []string{"busybox-static", "openssh-sftp-server", "rsync"},
+		// OpenSSH's sshd rather than dropbear: dropbear allows only 5
+		// unauthenticated connections per source address, and every connection
+		// into a lab VM comes from the NAT's gateway address.
+		Pick: map[string][]string{
+			"openssh-server": {"usr/sbin/sshd"},
+			"openssh-client": {"usr/bin/scp", "usr/bin/ssh-keygen"},
 		},
+		Libs: append([]string{
+			"libc6", "libcrypt1", "zlib1g", "libacl1", "liblz4-1", "libpopt0", "libssl3", "libxxhash0", "libzstd1",
+		}, sshdLibs...),
 		Modules: []string{
 			"virtio_pci", "virtio_blk", "virtio_net", "virtio_rng", "isofs",
 			"button", "evdev",

@@ -21,8 +21,9 @@ func frrRecipe() Recipe {
 	r.Name = "frr"
 	r.Pick["frr"] = []string{"usr/bin/vtysh", "usr/lib/frr/zebra", "usr/lib/frr/staticd", "usr/lib/frr/ospfd",
 		"usr/lib/frr/bgpd", "usr/lib/frr/watchfrr"}
-	r.Libs = append(r.Libs, "frr", "libyang2", "libjson-c5", "libcap2", "libreadline8", "libtinfo6", "libpam0g",
-		"libpcre2-8-0", "libaudit1", "libcap-ng0")
+	// libcap2, libpam0g, libpcre2-8-0, libaudit1 and libcap-ng0, which FRR
+	// also needs, are already in the tiny recipe (for sshd).
+	r.Libs = append(r.Libs, "frr", "libyang2", "libjson-c5", "libreadline8", "libtinfo6")
 	r.Hooks = map[string]string{"50-frr": frrFile("hook")}
 	u := RouterUser
 	r.Files = []GuestFile{

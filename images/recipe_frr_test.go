@@ -26,7 +26,7 @@ func TestFRRRecipe(t *testing.T) {
 	}
 	pk := r.Packages()
 	for _, want := range []string{"frr", "libyang2", "libjson-c5", "libcap2", "libreadline8", "libtinfo6", "libpam0g",
-		"libpcre2-8-0", "libaudit1", "libcap-ng0", "busybox-static", "dropbear-bin"} {
+		"libpcre2-8-0", "libaudit1", "libcap-ng0", "busybox-static", "openssh-server"} {
 		if !slices.Contains(pk, want) {
 			t.Errorf("frr packages %v lack %s", pk, want)
 		}
@@ -50,7 +50,7 @@ func TestFRRRecipe(t *testing.T) {
 		t.Errorf("/etc/passwd addition: %+v", f)
 	}
 	if f := files["/etc/shells"]; !f.Append || f.Body != "/usr/bin/vtysh\n" {
-		t.Errorf("/etc/shells must list vtysh (dropbear refuses other shells): %+v", f)
+		t.Errorf("/etc/shells must list vtysh (a valid login shell; chsh and dropbear check it): %+v", f)
 	}
 	if f := files["/etc/group"]; !strings.Contains(f.Body, "frrvty:x:102:frr,"+u+"\n") {
 		t.Errorf("frr and %s must be in frrvty: %q", u, f.Body)

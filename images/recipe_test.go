@@ -16,9 +16,23 @@ func TestRecipesKnown(t *testing.T) {
 	}
 	r, _ := lookupRecipe("tiny")
 	pk := r.Packages()
-	for _, want := range []string{"busybox-static", "dropbear-bin", "openssh-sftp-server", "openssh-client", "rsync", "libc6"} {
+	for _, want := range []string{"busybox-static", "openssh-server", "openssh-sftp-server", "openssh-client", "rsync", "libc6",
+		"libwrap0", "libsystemd0", "libselinux1", "libgssapi-krb5-2", "libkrb5-3", "libcom-err2", "libpam0g", "libaudit1"} {
 		if !slices.Contains(pk, want) {
 			t.Errorf("tiny packages %v lack %s", pk, want)
+		}
+	}
+	if slices.Contains(pk, "dropbear-bin") {
+		t.Errorf("tiny still has dropbear (5 unauthenticated connections per source): %v", pk)
+	}
+	for _, p := range []string{"usr/sbin/sshd"} {
+		if !slices.Contains(r.Pick["openssh-server"], p) {
+			t.Errorf("tiny does not pick %s from openssh-server", p)
+		}
+	}
+	for _, p := range []string{"usr/bin/scp", "usr/bin/ssh-keygen"} {
+		if !slices.Contains(r.Pick["openssh-client"], p) {
+			t.Errorf("tiny does not pick %s from openssh-client", p)
 		}
 	}
 	if !slices.IsSorted(pk) || slices.Contains(pk, r.Kernel) {
@@ -87,5 +101,27 @@ func TestNormalizeGuestPath(t *testing.T) {
 		if got := normalizeGuestPath(in); got != want {
 			t.Errorf("normalizeGuestPath(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// The sshd configuration must keep the settings the lab depends on.
+func TestSSHDConfig(t *testing.T) {
+	conf := string(guestFile("sshd_config"))
+	for _, want := range []string{"Port 22", "MaxStartups 100:30:200", "MaxSessions 50", "UsePAM no",
+		"PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+		"UseDNS no", "PrintMotd no", "PrintLastLog no", "PidFile /run/sshd.pid",
+		"HostKey /etc/ssh/ssh_host_ed25519_key", "Subsystem sftp /usr/lib/openssh/sftp-server"} {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(want) + `$`).MatchString(conf) {
+			t.Errorf("sshd_config lacks the line %q", want)
+		}
+	}
+	for _, bad := range []string{"ssh_host_rsa_key", "\nAcceptEnv"} {
+		if strings.Contains(conf, bad) {
+			t.Errorf("sshd_config must not contain %q", bad)
+		}
+	}
+	// The guest script waits for the pid file the config names.
+	if !strings.Contains(string(guestFile("sshd")), "pid=/run/sshd.pid") {
+		t.Errorf("guest/sshd does not wait for /run/sshd.pid")
 	}
 }

@@ -35,7 +35,7 @@ func normalizeGuestPath(p string) string {
 // skeleton makes the merged-/usr layout and the empty mount points.
 func skeleton(root string) error {
 	for _, d := range []string{"usr/bin", "usr/sbin", "usr/lib/x86_64-linux-gnu", "usr/lib64", "etc/cloonix/hooks",
-		"etc/acpi/PWRF", "etc/dropbear", "proc", "sys", "dev", "run", "tmp", "var/log", "var/tmp", "home", "root",
+		"etc/acpi/PWRF", "etc/ssh", "proc", "sys", "dev", "run", "tmp", "var/log", "var/tmp", "home", "root",
 		"mnt", "usr/lib/cloonix/modules"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			return fmt.Errorf("root skeleton: %w", err)
@@ -184,12 +184,14 @@ func configFiles(root string, r Recipe) error {
 		{"/etc/cloonix/rcS", 0o755, guestFile("rcS")},
 		{"/etc/cloonix/day0", 0o755, guestFile("day0")},
 		{"/etc/cloonix/sshd", 0o755, guestFile("sshd")},
+		{"/etc/ssh/sshd_config", 0o644, guestFile("sshd_config")},
 		{"/etc/cloonix/shutdown", 0o755, guestFile("shutdown")},
 		{"/etc/cloonix/udhcpc.script", 0o755, guestFile("udhcpc.script")},
 		{"/etc/cloonix/cloudconfig.awk", 0o644, guestFile("cloudconfig.awk")},
 		{"/etc/acpi/PWRF/00000080", 0o755, guestFile("poweroff-button")},
 		{"/etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")},
-		// '*' (not '!'): no password login, but dropbear still accepts keys.
+		// '*' (not '!'): no password login, but sshd still accepts keys (with
+		// UsePAM no it treats a '!' prefix as a locked account).
 		{"/etc/shadow", 0o600, []byte("root:*:19000:0:99999:7:::\nsshd:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n")},
 		{"/etc/group", 0o644, []byte("root:x:0:\ntty:x:5:\nwheel:x:10:\nadm:x:4:\nsudo:x:27:\nusers:x:100:\nnogroup:x:65534:\n")},
 		{"/etc/shells", 0o644, []byte("/bin/sh\n/bin/ash\n/usr/bin/sh\n/usr/bin/ash\n")},

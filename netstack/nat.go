@@ -131,7 +131,7 @@ func (n *NAT) buildStack() error {
 	if err := tuneStack(n.st); err != nil {
 		return fmt.Errorf("nat %s: %w", n.cfg.Name, err)
 	}
-	n.ep = link.New(uint32(n.cfg.MTU), tcpip.LinkAddress(n.cfg.MAC), linkCapabilities, gsoMaxSize, groEnabled)
+	n.ep = link.New(uint32(n.cfg.MTU), tcpip.LinkAddress(n.cfg.MAC), linkCapabilities, gsoMaxSize)
 	if err := n.st.CreateNIC(nicID, n.ep); err != nil {
 		return fmt.Errorf("nat %s: create NIC: %s", n.cfg.Name, err)
 	}

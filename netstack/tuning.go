@@ -11,6 +11,27 @@ import (
 
 // This file holds every non-default gVisor setting the NAT uses, each with the reason. The numbers behind
 // them are in ../shared/REFERENCE.md ("gVisor netstack: settings that matter").
+//
+// Where the dial-in time goes (bench/nat.sh and BenchmarkDialInThroughput, MTU 1500, 2 cores, profiled
+// with -cpuprofile/-blockprofile):
+//   - An earlier 0.45-1.3 Gbit/s at MTU 1500, with the CPU ~50% idle, came from the harness, not the
+//     NAT: its NAT side was link.StreamPort on a socketpair (not the production path; it also woke its
+//     writer once per frame), and its guest read with io.Copy into io.Discard, which reads 8 KiB at a
+//     time. On the production path (lan.Switch, lan.RunQemuPort, a unix socket) with 256 KiB guest
+//     reads, the same NAT moves 2.5-3.9 Gbit/s in one process and the CPU is ~90% busy: the fake
+//     guest's gVisor input path takes ~46% of it, the NAT's send path (GSO split, the switch's copy,
+//     writev) ~30%.
+//   - The switch's per-port queue (1024 frames) overflows during slow start: 50-900 drops per GiB,
+//     recovered by SACK without a timeout. It costs little; it is the LAN's congestion signal.
+//   - GRO in the link endpoint (gVisor's stack/gro, flushed per batch) was tried and dropped: the
+//     receiver then ACKs once per merged batch, the sender's ACK clock thins out, and MTU 1500 fell to
+//     1.3-1.6 Gbit/s. Two gVisor traps on the way: software GSO gives every MSS piece PSH (which stops
+//     GRO merging), and PacketData.ChecksumAtOffset ignores consumed headers (GRO's own checksum check
+//     fails while the Ethernet header is in the buffer).
+//   - Connect + 1 byte + close is ~110 us p50 in one process and 400-650 us across processes: the time is
+//     goroutine hand-offs (front, TCP processor, switch port writers, stream readers: about ten per
+//     round trip), each a futex wake-up of an idle thread on the other CPU. GOMAXPROCS=1 in the NAT's
+//     process would keep them on one CPU; that is the daemon's call, not this package's.
 
 const (
 	// linkCapabilities: the guest's checksums are valid (virtio-net without a vnet header computes them
@@ -23,12 +44,6 @@ const (
 	// packets in a tight loop, which took ~27% of the CPU off at MTU 1500. channel.Endpoint is fixed at
 	// 32 KiB, which is why the NAT has its own endpoint.
 	gsoMaxSize = stack.GVisorGSOMaxSize
-
-	// groEnabled: generic receive offload in the link endpoint. Each batch of frames the switch hands
-	// the NAT is merged per TCP flow (gVisor's stack/gro, flushed at the end of the batch, so no
-	// timer and no added delay) before TCP sees it: fewer, larger segments for guest uploads through
-	// the NAT and fewer ACKs to process.
-	groEnabled = true
 
 	// tcpBufDefault/tcpBufMax: several MiB of send and receive buffer. gonet never calls
 	// ModerateRecvBuf, so receive-window auto-tuning does not run: the default must already be large.

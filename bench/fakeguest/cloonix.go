@@ -35,6 +35,7 @@ func runCloonix(ctx context.Context, args []string) error {
 	fs.StringVar(&gf.mac, "mac", "02:00:00:00:00:10", "the guest's MAC")
 	fs.IntVar(&gf.mtu, "mtu", 1500, "LAN and NAT MTU")
 	sock := fs.String("socket", "", "the guest's qemu stream unix socket, which the LAN port dials (required)")
+	stateDir := fs.String("state-dir", "", "the NAT's state directory: keeps the guest's DHCP lease from one run to the next")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,6 +57,7 @@ func runCloonix(ctx context.Context, args []string) error {
 		Subnet:       addr.Masked(),
 		Gateway:      gw,
 		MTU:          gf.mtu,
+		StateDir:     *stateDir,
 		Reservations: []dhcp.Reservation{{MAC: mac, IP: addr.Addr(), Hostname: vm.Name}},
 	}, oneVM{vm})
 	if err != nil {

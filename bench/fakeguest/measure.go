@@ -25,6 +25,7 @@ type result struct {
 	Samples int       `json:"samples"`
 	P50us   float64   `json:"p50_us"`
 	P99us   float64   `json:"p99_us"`
+	LatUs   []float64 `json:"lat_us"` // every sample, sorted, so that rounds can be merged
 }
 
 // measureFlags are the workload flags of both measuring subcommands.
@@ -67,12 +68,23 @@ func measure(ctx context.Context, tool string, mtu int, m measureFlags, dial dia
 	if err != nil {
 		return fmt.Errorf("%s: latency: %w", tool, err)
 	}
-	res.P50us = us(lat[len(lat)/2])
-	res.P99us = us(lat[min(len(lat)-1, len(lat)*99/100)])
+	for _, d := range lat {
+		res.LatUs = append(res.LatUs, us(d))
+	}
+	res.P50us, res.P99us = percentile(res.LatUs, 50), percentile(res.LatUs, 99)
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
 func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+
+// percentile returns the p-th percentile (nearest rank) of sorted.
+func percentile(sorted []float64, p int) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*p + 99) / 100
+	return sorted[max(0, min(len(sorted)-1, i-1))]
+}
 
 // waitReachable retries the 1-byte echo until it works (the guest may still be taking its lease).
 func waitReachable(ctx context.Context, m measureFlags, dial dialFunc) error {

@@ -11,7 +11,8 @@ import (
 )
 
 // runTable reads the JSON lines of the measuring subcommands on stdin and prints one markdown table:
-// per MTU, each tool's throughput runs and latency percentiles, and cloonix's ratios to gvproxy.
+// per MTU, each tool's throughput runs, its latency percentiles over all samples, and cloonix's ratios
+// to gvproxy.
 func runTable(args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("table: no arguments expected (it reads JSON lines on stdin), got %q", args)
@@ -20,36 +21,48 @@ func runTable(args []string) error {
 	if err != nil {
 		return err
 	}
+	// Lines of the same tool and MTU (the rounds of one run) are merged: throughput runs appended,
+	// latency percentiles taken over every sample.
 	byKey := map[string]result{}
 	var mtus []int
 	for _, r := range res {
 		k := fmt.Sprintf("%s/%d", r.Tool, r.MTU)
-		if _, seen := byKey[k]; !seen && r.Tool == "cloonix" {
+		old, seen := byKey[k]
+		if !seen && r.Tool == "cloonix" {
 			mtus = append(mtus, r.MTU)
+		}
+		if seen {
+			r.Gbps = append(old.Gbps, r.Gbps...)
+			r.LatUs = append(old.LatUs, r.LatUs...)
+			r.Samples += old.Samples
+		}
+		if len(r.LatUs) > 0 {
+			sort.Float64s(r.LatUs)
+			r.P50us, r.P99us = percentile(r.LatUs, 50), percentile(r.LatUs, 99)
 		}
 		byKey[k] = r
 	}
 	sort.Ints(mtus)
 	w := os.Stdout
-	fmt.Fprintln(w, "| MTU | tool | dial-in Gbit/s (runs) | median Gbit/s | connect+1B+close p50 µs | p99 µs |")
-	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|")
+	fmt.Fprintln(w, "| MTU | tool | dial-in Gbit/s (runs) | median Gbit/s | connect+1B+close p50 µs | p99 µs | samples |")
+	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|")
 	for _, mtu := range mtus {
 		for _, tool := range []string{"cloonix", "gvproxy"} {
 			r, ok := byKey[fmt.Sprintf("%s/%d", tool, mtu)]
 			if !ok {
-				fmt.Fprintf(w, "| %d | %s | (missing) | | | |\n", mtu, tool)
+				fmt.Fprintf(w, "| %d | %s | (missing) | | | | |\n", mtu, tool)
 				continue
 			}
 			runs := make([]string, len(r.Gbps))
 			for i, g := range r.Gbps {
 				runs[i] = fmt.Sprintf("%.2f", g)
 			}
-			fmt.Fprintf(w, "| %d | %s | %s | %.2f | %.0f | %.0f |\n", mtu, tool, strings.Join(runs, " "), median(r.Gbps), r.P50us, r.P99us)
+			fmt.Fprintf(w, "| %d | %s | %s | %.2f | %.0f | %.0f | %d |\n", mtu, tool, strings.Join(runs, " "), median(r.Gbps), r.P50us, r.P99us, r.Samples)
 		}
 		c, okc := byKey[fmt.Sprintf("cloonix/%d", mtu)]
 		g, okg := byKey[fmt.Sprintf("gvproxy/%d", mtu)]
 		if okc && okg && median(g.Gbps) > 0 && c.P50us > 0 {
-			fmt.Fprintf(w, "| %d | **cloonix ÷ gvproxy** | | **%.2f×** | **%.2f×** | %.2f× |\n", mtu, median(c.Gbps)/median(g.Gbps), c.P50us/g.P50us, c.P99us/g.P99us)
+			fmt.Fprintf(w, "| %d | **cloonix ÷ gvproxy** | | **%.2f×** | **%.2f×** | %.2f× | |\n", mtu, median(c.Gbps)/median(g.Gbps), c.P50us/g.P50us, c.P99us/g.P99us)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -26,21 +27,26 @@ func demoCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "keep", Usage: "leave the lab up at the end (and after a failure) and print what to try next"},
 			&cli.StringFlag{Name: "image", Usage: "the vendor image file a demo needs (see `cloonix-labd demo`)"},
+			&cli.StringFlag{Name: "dir", Usage: "play demos from `DIR` (DIR/NAME/steps.toml) instead of the built-in ones"},
 		},
 		Action: func(c *cli.Context) error {
+			root := fs.FS(demos.FS)
+			if dir := c.String("dir"); dir != "" {
+				root = os.DirFS(dir)
+			}
 			if c.NArg() == 0 {
-				return listDemos()
+				return listDemos(root)
 			}
 			if c.NArg() > 1 {
 				return fmt.Errorf("usage: cloonix-labd demo [--keep] [--image PATH] NAME (flags go before NAME)")
 			}
-			return playDemo(c.Context, c.Args().First(), c.Bool("keep"), c.String("image"))
+			return playDemo(c.Context, root, c.Args().First(), c.Bool("keep"), c.String("image"))
 		},
 	}
 }
 
-func listDemos() error {
-	ds, err := demo.List(demos.FS)
+func listDemos(root fs.FS) error {
+	ds, err := demo.List(root)
 	if err != nil {
 		return err
 	}
@@ -64,8 +70,8 @@ func listDemos() error {
 	return nil
 }
 
-func playDemo(ctx context.Context, name string, keep bool, image string) error {
-	d, err := demo.Load(demos.FS, name)
+func playDemo(ctx context.Context, root fs.FS, name string, keep bool, image string) error {
+	d, err := demo.Load(root, name)
 	if err != nil {
 		return err
 	}

@@ -43,9 +43,7 @@ func New(mac net.HardwareAddr, addr netip.Prefix, gw netip.Addr, mtu int) (*Gues
 	_ = s.SetTransportProtocolOption(tcp.ProtocolNumber, &tcpip.TCPSendBufferSizeRangeOption{Min: 4096, Default: 4 << 20, Max: 8 << 20})
 	tw := tcpip.TCPTimeWaitTimeoutOption(1)
 	_ = s.SetTransportProtocolOption(tcp.ProtocolNumber, &tw)
-	// GRO on, as in a Linux virtio-net guest (napi_gro_receive): each batch read from the socket is
-	// merged per TCP flow before the stack sees it.
-	ep := link.New(uint32(mtu), tcpip.LinkAddress(mac), stack.CapabilityResolutionRequired, stack.GVisorGSOMaxSize, true)
+	ep := link.New(uint32(mtu), tcpip.LinkAddress(mac), stack.CapabilityResolutionRequired, stack.GVisorGSOMaxSize)
 	if err := s.CreateNIC(1, ep); err != nil {
 		return nil, fmt.Errorf("fake guest NIC: %s", err)
 	}

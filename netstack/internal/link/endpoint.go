@@ -8,10 +8,8 @@ import (
 
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
-	"gvisor.dev/gvisor/pkg/tcpip/stack/gro"
 )
 
 // FramePort takes Ethernet frames from the NAT toward the LAN. lan.Port implements it: Input copies the
@@ -29,9 +27,7 @@ const MaxFrame = 69632
 // Outbound, gVisor calls WritePackets (one packet at a time with software GSO). Each packet is
 // flattened into one reused buffer and handed to the port, whose queue and writer goroutine batch the
 // frames toward each stream socket, so there is no allocation and no goroutine hand-off per frame here.
-// Inbound, Deliver hands a batch of frames from the switch to the stack; with GRO on, consecutive TCP
-// segments of one flow in the batch are merged first, and the batch is flushed before Deliver returns,
-// so GRO adds no delay.
+// Inbound, WriteFrames delivers a batch of frames from the switch to the stack.
 type Endpoint struct {
 	mtu     atomic.Uint32
 	addr    tcpip.LinkAddress
@@ -41,10 +37,6 @@ type Endpoint struct {
 	mu         sync.RWMutex
 	dispatcher stack.NetworkDispatcher
 	onClose    func()
-
-	inMu  sync.Mutex // serialises Deliver: gro is not safe for concurrent use
-	gro   gro.GRO
-	groOn bool
 
 	outMu   sync.Mutex
 	port    FramePort
@@ -59,12 +51,10 @@ var (
 )
 
 // New returns an endpoint with IP MTU mtu, MAC addr, the given capabilities and software GSO size
-// (0 disables GSO). groOn turns on generic receive offload for each delivered batch.
-func New(mtu uint32, addr tcpip.LinkAddress, caps stack.LinkEndpointCapabilities, gsoSize uint32, groOn bool) *Endpoint {
+// (0 disables GSO).
+func New(mtu uint32, addr tcpip.LinkAddress, caps stack.LinkEndpointCapabilities, gsoSize uint32) *Endpoint {
 	e := &Endpoint{addr: addr, caps: caps, gsoSize: gsoSize, scratch: make([]byte, MaxFrame+stack.GVisorGSOMaxSize)}
 	e.mtu.Store(mtu)
-	e.groOn = groOn
-	e.gro.Init(groOn)
 	return e
 }
 
@@ -75,9 +65,9 @@ func (e *Endpoint) SetPort(p FramePort) {
 	e.outMu.Unlock()
 }
 
-// Deliver hands inbound Ethernet frames to the stack; they are copied. Frames not addressed to this
-// NIC's MAC (unknown unicast the switch floods) are dropped here: the IP layer is promiscuous, so it
-// would otherwise intercept traffic between VMs.
+// Deliver hands inbound Ethernet frames to the stack; they are copied. Frames not addressed to this NIC's MAC (unknown
+// unicast the switch floods) are dropped here: the IP layer is promiscuous, so it would otherwise
+// intercept traffic between VMs.
 func (e *Endpoint) Deliver(frames [][]byte) {
 	e.mu.RLock()
 	d := e.dispatcher
@@ -86,10 +76,6 @@ func (e *Endpoint) Deliver(frames [][]byte) {
 		e.rxDropped.Add(uint64(len(frames)))
 		return
 	}
-	e.inMu.Lock()
-	defer e.inMu.Unlock()
-	e.gro.Dispatcher = d
-	rxCsum := e.caps&stack.CapabilityRXChecksumOffload != 0
 	for _, f := range frames {
 		if len(f) < header.EthernetMinimumSize || len(f) > MaxFrame {
 			e.rxDropped.Add(1)
@@ -114,33 +100,17 @@ func (e *Endpoint) Deliver(frames [][]byte) {
 			e.rxDropped.Add(1)
 			continue
 		}
-		var pkt *stack.PacketBuffer
-		if e.groOn && typ == tcpip.PacketHost && proto == header.IPv4ProtocolNumber {
-			// Without the Ethernet header in the buffer: gVisor's PacketData.ChecksumAtOffset
-			// ignores consumed headers, so GRO's own checksum check (when RX checksum offload is
-			// not claimed) fails, and nothing merges, on a buffer that starts with the link header.
-			// The IP layer does not read the link header of a unicast packet.
-			pkt = stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(f[header.EthernetMinimumSize:])})
-		} else {
-			pkt = stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(f)})
-			if _, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize); !ok {
-				pkt.DecRef()
-				e.rxDropped.Add(1)
-				continue
-			}
+		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(f)})
+		if _, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize); !ok {
+			pkt.DecRef()
+			e.rxDropped.Add(1)
+			continue
 		}
 		pkt.PktType = typ
-		pkt.NetworkProtocolNumber = proto
-		pkt.RXChecksumValidated = rxCsum
 		e.rxFrames.Add(1)
-		if typ == tcpip.PacketHost {
-			e.gro.Enqueue(pkt) // delivers at once when GRO is off
-		} else {
-			d.DeliverNetworkPacket(proto, pkt)
-		}
+		d.DeliverNetworkPacket(proto, pkt)
 		pkt.DecRef()
 	}
-	e.gro.Flush()
 }
 
 // WritePackets implements stack.LinkWriter. The stack keeps its references to pkts: copy, never DecRef.
@@ -170,9 +140,6 @@ func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) 
 			}
 			w += copy(e.scratch[w:], s[off:])
 			off = 0
-		}
-		if pkt.GSOOptions.Type == stack.GSOGvisor {
-			clearPush(e.scratch[:w], int(pkt.GSOOptions.MSS))
 		}
 		e.port.Input(e.scratch[:w])
 		e.txFrames.Add(1)
@@ -267,36 +234,4 @@ func (e *Endpoint) SetOnCloseAction(f func()) {
 	e.mu.Lock()
 	e.onClose = f
 	e.mu.Unlock()
-}
-
-// clearPush clears PSH on a full-MSS TCP/IPv4 packet that software GSO cut out of a larger segment.
-// gVisor copies the big segment's flags, PSH included, onto every MSS-sized piece, and a receiver's
-// GRO (Linux's, or this endpoint's) stops merging at each PSH, so the guest would process every
-// packet on its own. Linux's TSO sends PSH only on the last piece; this does the same, except that a
-// last piece of exactly one MSS loses it too, which no receiver needs (data is readable at once with
-// or without PSH; GRO flushes at the end of each batch anyway). The TCP checksum is patched
-// incrementally (RFC 1624).
-func clearPush(frame []byte, mss int) {
-	if mss <= 0 || len(frame) < header.EthernetMinimumSize+header.IPv4MinimumSize+header.TCPMinimumSize {
-		return
-	}
-	if header.Ethernet(frame).Type() != header.IPv4ProtocolNumber {
-		return
-	}
-	ip := header.IPv4(frame[header.EthernetMinimumSize:])
-	if !ip.IsValid(len(ip)) || ip.TransportProtocol() != header.TCPProtocolNumber || ip.FragmentOffset() != 0 {
-		return
-	}
-	tcp := header.TCP(ip[ip.HeaderLength():])
-	if len(tcp) < header.TCPMinimumSize || int(tcp.DataOffset()) > len(tcp) {
-		return
-	}
-	if len(ip.Payload())-int(tcp.DataOffset()) != mss || tcp.Flags()&header.TCPFlagPsh == 0 {
-		return
-	}
-	oldWord := uint16(tcp[12])<<8 | uint16(tcp[13])
-	tcp.SetFlags(uint8(tcp.Flags() &^ header.TCPFlagPsh))
-	newWord := uint16(tcp[12])<<8 | uint16(tcp[13])
-	sum := checksum.Combine(^tcp.Checksum(), ^oldWord)
-	tcp.SetChecksum(^checksum.Combine(sum, newWord))
 }

@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// stepOK matches a step line that passed: "15:04:05 NAME ... ok (1.2s)".
+func stepOK(name string) *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d ` + regexp.QuoteMeta(name) + ` \.\.\. ok \(\d+\.\ds\)$`)
+}
+
+// requireSteps fails the test unless every named step passed in out.
+func requireSteps(t *testing.T, out string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if !stepOK(n).MatchString(out) {
+			t.Errorf("step %q did not pass", n)
+		}
+	}
+}
+
+// noQemuLeft fails when a qemu of the lab still runs.
+func noQemuLeft(t *testing.T, labName string) {
+	t.Helper()
+	waitFor(t, 30*time.Second, "no qemu of lab "+labName, func() bool {
+		return len(qemuPIDs(t, filepath.Join("cloonix", labName)+"/")) == 0
+	})
+}
+
+// TestDemoOSPF plays `cloonix-labd demo ospf` to the end: adjacencies full, h1 pings h2, the traceroute goes
+// r1, r2, then through r3 once the r1-r2 link is down, then r2 again; and the lab is gone afterwards.
+func TestDemoOSPF(t *testing.T) {
+	labd(t, "--lab", "ospf", "down")
+	start := time.Now()
+	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "ospf")
+	took := time.Since(start)
+	t.Logf("demo ospf took %s:\n%s", took.Round(100*time.Millisecond), r.stdout)
+	if r.code != 0 {
+		t.Fatalf("demo ospf failed: %s", r)
+	}
+	requireSteps(t, r.stdout,
+		"start lab ospf: r1 r2 r3 h1 h2",
+		"push frr.conf to r1 r2 r3 (scp through cloonix-proxy)",
+		"OSPF adjacencies full (show ip ospf neighbor)",
+		"h1 pings h2",
+		"traceroute h1 -> h2 goes r1, r2",
+		"take the r1-r2 link down (r1 eth1)",
+		"OSPF reconverges: traceroute h1 -> h2 goes r1, r3, r2",
+		"r1 has one neighbor left",
+		"traceroute h1 -> h2 goes r1, r2 again",
+		"down",
+	)
+	// The checks' evidence is printed: each router's neighbours, the ping, both paths.
+	for _, want := range []string{
+		"2.2.2.2           1 Full/-", "3.3.3.3           1 Full/-", "1.1.1.1           1 Full/-",
+		"1 packets received, 0% packet loss",
+		" 2  10.0.12.2 ", " 2  10.0.13.3 ", " 3  10.0.23.2 ",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if st := labd(t, "--lab", "ospf", "status"); st.code == 0 {
+		t.Errorf("lab ospf is still up after the demo without --keep:\n%s", st)
+	}
+	noQemuLeft(t, "ospf")
+}
+
+// TestDemoBGP plays the second demo: eBGP between two ASes, a prefix withdrawn and announced again.
+func TestDemoBGP(t *testing.T) {
+	labd(t, "--lab", "bgp", "down")
+	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "bgp")
+	t.Logf("demo bgp:\n%s", r.stdout)
+	if r.code != 0 {
+		t.Fatalf("demo bgp failed: %s", r)
+	}
+	requireSteps(t, r.stdout,
+		"BGP session established, one prefix received (show bgp summary)",
+		"r1 learned 192.168.2.0/24 from AS 65002",
+		"h1 pings h2 across the two ASes",
+		"r2 withdraws 192.168.2.0/24: r1 forgets it",
+		"h1 no longer reaches h2",
+		"r2 announces 192.168.2.0/24 again: h1 pings h2",
+		"down",
+	)
+	noQemuLeft(t, "bgp")
+}
+
+// TestDemoListAndFailure lists the demos, then plays a demo from a directory whose check fails: the exit
+// status is non-zero, the error names the step, and the lab is taken down.
+func TestDemoListAndFailure(t *testing.T) {
+	out := mustLabd(t, "demo")
+	for _, want := range []string{"ospf", "bgp"} {
+		if !regexp.MustCompile(`(?m)^` + want + ` `).MatchString(out) {
+			t.Errorf("demo list lacks %s:\n%s", want, out)
+		}
+	}
+	if r := labd(t, "demo", "nosuch"); r.code == 0 || !strings.Contains(r.stderr, "known demos: ") {
+		t.Errorf("unknown demo: %s", r)
+	}
+
+	dir := t.TempDir()
+	d := filepath.Join(dir, "broken")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"lab.toml": "version = 1\nname = \"e2edemo\"\n[nat]\n[[vm]]\nname = \"h1\"\n",
+		"steps.toml": `title = "a demo whose check fails"
+[requires]
+images = ["tiny"]
+[[step]]
+do = "build"
+[[step]]
+do = "up"
+[[step]]
+name = "h1 answers"
+do = "expect"
+vm = "h1"
+cmd = "echo hello from $(hostname)"
+match = "hello from h1"
+[[step]]
+name = "h1 says goodbye"
+do = "expect"
+vm = "h1"
+cmd = "echo hello"
+match = "goodbye"
+[[step]]
+name = "never reached"
+do = "sleep"
+timeout = "1s"
+`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(d, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := labd(t, "demo", "--dir", dir, "broken")
+	t.Logf("%s", r)
+	if r.code == 0 {
+		t.Fatal("a failing demo exited 0")
+	}
+	if !strings.Contains(r.stderr, `step 4 "h1 says goodbye" failed`) || !strings.Contains(r.stderr, `does not match "goodbye"`) {
+		t.Errorf("the error does not name the failing step: %s", r.stderr)
+	}
+	requireSteps(t, r.stdout, "h1 answers", "down")
+	if strings.Contains(r.stdout, "never reached") {
+		t.Error("a step after the failure ran")
+	}
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d h1 says goodbye \.\.\. FAILED \(\d+\.\ds\)$`).MatchString(r.stdout) {
+		t.Errorf("no FAILED line for the step:\n%s", r.stdout)
+	}
+	noQemuLeft(t, "e2edemo")
+}
