@@ -1,9 +1,12 @@
 package labd
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cloonix-go/cloonix/cvac"
 	"github.com/cloonix-go/cloonix/kind"
@@ -18,9 +21,24 @@ func day0Medium(k *kind.Kind) vm.Medium {
 	return vm.MediumVirtioDisk
 }
 
-// iosxePassword is the secret of the day-0 user on IOS-XE routers, for the serial console only: ssh logs in
-// with the lab's RSA key. A lab's own day-0 file can change it (it is applied after the lab's lines).
-const iosxePassword = "admin"
+// consolePassword returns the lab's console password, made at random on first use and kept 0600 in the state
+// directory (console_password). IOS-XE's day-0 user needs one for the serial console; ssh logs in with the
+// lab's RSA key. No lab shares it, and a lab's own day-0 file can change it (it is applied after ours).
+func consolePassword(stateDir string) (string, error) {
+	path := filepath.Join(stateDir, "console_password")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 12 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	raw := make([]byte, 12)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("console password: %w", err)
+	}
+	pw := base64.RawURLEncoding.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("console password: %w", err)
+	}
+	return pw, nil
+}
 
 // writeDay0 writes the VM's day-0 medium: a NoCloud seed for Linux kinds, a CVAC CD-ROM holding
 // iosxe_config.txt for IOS-XE (the lab's lines, then the user's day-0 file).
@@ -43,11 +61,15 @@ func writeDay0(r *vmRun) error {
 			UserData:       user,
 		})
 	case kind.Day0CVAC:
+		pw, err := consolePassword(r.d.dirs.State)
+		if err != nil {
+			return err
+		}
 		return cvac.WriteDay0ISO(r.day0Path(), cvac.Config{
 			Hostname:       r.spec.Name,
 			Domain:         r.d.lab.Name + ".cloonix",
 			Username:       r.spec.Kind.SSHUser,
-			Password:       iosxePassword,
+			Password:       pw,
 			AuthorizedKey:  r.d.keys.RSAPub,
 			UserConfig:     user,
 			UserConfigName: filepath.Base(r.spec.Day0),

@@ -90,3 +90,21 @@ func TestOneLineRoundTrip(t *testing.T) {
 		t.Fatalf("ExpandError(oneLine(x)) = %q", ExpandError(one))
 	}
 }
+
+// TestConsolePasswordIsPerLabAndKept: random, 0600, the same on the next call, different for another lab.
+func TestConsolePasswordIsPerLabAndKept(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	pa, err := consolePassword(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := consolePassword(a)
+	pb, _ := consolePassword(b)
+	if pa != again || pa == pb || len(pa) < 12 {
+		t.Fatalf("passwords: %q, again %q, other lab %q", pa, again, pb)
+	}
+	st, err := os.Stat(filepath.Join(a, "console_password"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("console_password mode: %v, %v", st.Mode(), err)
+	}
+}

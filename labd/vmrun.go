@@ -105,6 +105,7 @@ func (r *vmRun) buildSpec() vm.Spec {
 		MemoryMiB:    r.spec.MemoryMiB,
 		CPUs:         r.spec.CPUs,
 		Disk:         r.overlayPath(),
+		DiskBus:      k.DiskBus,
 		Kernel:       r.spec.Image.Kernel,
 		Initrd:       r.spec.Image.Initrd,
 		Append:       r.spec.Image.Append,
