@@ -109,7 +109,7 @@ func TestSSHDConfig(t *testing.T) {
 	conf := string(guestFile("sshd_config"))
 	for _, want := range []string{"Port 22", "MaxStartups 100:30:200", "MaxSessions 50", "UsePAM no",
 		"PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-		"UseDNS no", "PrintMotd no", "PrintLastLog no", "PidFile /run/sshd.pid",
+		"UseDNS no", "KexAlgorithms -sntrup761x25519-sha512@openssh.com", "PrintMotd no", "PrintLastLog no", "PidFile /run/sshd.pid",
 		"HostKey /etc/ssh/ssh_host_ed25519_key", "Subsystem sftp /usr/lib/openssh/sftp-server"} {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(want) + `$`).MatchString(conf) {
 			t.Errorf("sshd_config lacks the line %q", want)

@@ -3,7 +3,9 @@ package netstack
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
+	"net"
 	"testing"
 	"time"
 )
@@ -18,7 +20,7 @@ func TestDialVMThroughLAN(t *testing.T) {
 	go func() { _ = h.guest.ServeSink(ctx, 5001) }()
 	go func() { _ = h.guest.ServeEcho1(ctx, 7) }()
 
-	c, err := h.nat.DialVM(ctx, "r1", 5001)
+	c, err := dialListening(ctx, h, 5001)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func TestDialVMThroughLAN(t *testing.T) {
 		t.Fatalf("guest sink got %d bytes, want %d", got, total)
 	}
 
-	e, err := h.nat.DialVM(ctx, "r1", 7)
+	e, err := dialListening(ctx, h, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,5 +59,17 @@ func TestDialVMThroughLAN(t *testing.T) {
 	}
 	if n, err := e.Read(one); err != io.EOF {
 		t.Fatalf("after the echo: read %d, %v; want EOF (the guest closes)", n, err)
+	}
+}
+
+// dialListening dials r1's port, retrying while the guest refuses: its listener starts on a goroutine.
+func dialListening(ctx context.Context, h *harness, port uint16) (net.Conn, error) {
+	for {
+		c, err := h.nat.DialVM(ctx, "r1", port)
+		if errors.Is(err, ErrRefused) && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		return c, err
 	}
 }
