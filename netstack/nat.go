@@ -211,6 +211,9 @@ func (n *NAT) Close() error {
 		_ = c.Close()
 	}
 	n.wg.Wait()
+	if err := n.dhcp.Close(); err != nil { // writes the leases still waiting in the batch
+		n.log.Warn("dhcp leases not saved", "err", err)
+	}
 	n.st.Close()
 	n.st.Wait()
 	return nil
