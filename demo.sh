@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the main demo: installs what is missing (Debian/Ubuntu), builds, builds the guest images (cached), then
-# starts the example lab, shows it running, reaches a VM with stock ssh through cloonix-proxy, and stops it.
+# plays the OSPF demo (three FRR routers, two hosts, configs pushed by file, a link taken down and back).
+# Extra arguments go to `cloonix-labd demo ospf` (for example --keep).
 set -euo pipefail
 cd "$(dirname "$0")"
 . scripts/setup.sh
 setup_all
-exec scripts/demo-two-vms.sh "$@"
+exec cloonix-labd demo ospf "$@"

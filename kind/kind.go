@@ -77,9 +77,9 @@ type Kind struct {
 	// NICBase is the number of NIC index 0 in interface names: 0 for eth0, 1 for Gi1.
 	NICBase int
 
-	// SSHUser is the user written into ssh_config and inventories. linux and frr use root for now (the
-	// frr.frr network_cli plugin wants a user whose shell is vtysh; that user is a later change). iosxe
-	// uses "admin", the privilege-15 user the day-0 file creates.
+	// SSHUser is the user written into ssh_config and inventories. linux uses root; frr uses "admin", whose
+	// login shell is vtysh (ssh lands in a Cisco-like CLI, which frr.frr's network_cli needs); iosxe uses
+	// "admin", the privilege-15 user the day-0 file creates. Config pushes use Config.User instead.
 	SSHUser string
 	// SCPLegacy is true when the guest has no SFTP server, so scp needs -O (IOS-XE).
 	SCPLegacy bool

@@ -8,7 +8,7 @@ die() { echo "cloonix setup: $*" >&2; exit 1; }
 
 # Debian packages: qemu and its tools, the OpenSSH client, what the image builder and the tests use.
 CLOONIX_PACKAGES=(qemu-system-x86 qemu-utils openssh-client rsync busybox-static e2fsprogs cpio
-	binutils apt-utils iproute2 ansible genisoimage ca-certificates)
+	binutils apt-utils iproute2 ansible python3-paramiko genisoimage ca-certificates)
 
 setup_packages() {
 	[ -r /etc/os-release ] || die "no /etc/os-release: this script supports Debian 12 and Ubuntu only"
