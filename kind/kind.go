@@ -98,7 +98,7 @@ type Kind struct {
 	// images); false when it boots from its disk (vendor images).
 	NeedsKernel bool
 	// VirtioRNG gives the guest a virtio-rng device. The project's Linux guests need it: under TCG their
-	// entropy pool fills slowly, and dropbear would otherwise make its host key only at the first login.
+	// entropy pool fills slowly, and sshd makes its host key at boot (a purged overlay gets a new one).
 	VirtioRNG bool
 
 	// DiskBus is the bus of the VM's boot disk: "virtio" (the default when empty) or "ide" (IOS-XE, as
