@@ -52,6 +52,9 @@ func (b *builder) build(ctx context.Context) (Image, error) {
 			return Image{}, fmt.Errorf("install from %s: %w", p, err)
 		}
 	}
+	if err := dropPaths(root, b.r.Drop); err != nil {
+		return Image{}, err
+	}
 	if err := busyboxLinks(ctx, root); err != nil {
 		return Image{}, err
 	}

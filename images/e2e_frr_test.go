@@ -147,8 +147,30 @@ func TestFRRBootsE2E(t *testing.T) {
 	defer cancel()
 	e := newFRREnv(t, ctx)
 	vm := e.boot(t, ctx, "r1", "")
-	waitLog(t, vm.serial, 120*time.Second, "cloonix: sshd ready", "cloonix: frr ready")
+	waitLog(t, vm.serial, 120*time.Second, "cloonix: sshd ready")
+	t.Logf("MEASURE frr boot-to-sshd-ready=%v", time.Since(vm.start).Round(time.Millisecond))
+
+	// A config push right after sshd is up, while the boot hook may still be
+	// starting FRR: cloonix-frr-reload waits for the hook, then restarts FRR
+	// once, so each daemon runs exactly once afterwards.
+	early := "frr defaults traditional\nhostname r1\nservice integrated-vtysh-config\n!\ninterface lo\n ip address 10.255.0.7/32\n!\nline vty\n!\n"
+	b, _ := os.ReadFile(vm.serial)
+	raced := !bytes.Contains(b, []byte("cloonix: frr ready"))
+	t0 := time.Now()
+	push := exec.Command("ssh", append(append([]string{}, e.sshArgs...), "-p", fmt.Sprint(vm.port), "root@127.0.0.1",
+		"cat >/tmp/early.conf && cloonix-frr-reload /tmp/early.conf")...)
+	push.Stdin = strings.NewReader(early)
+	if out, err := push.CombinedOutput(); err != nil {
+		t.Errorf("cloonix-frr-reload right after sshd ready (before frr ready: %v): %v\n%s", raced, err, out)
+	}
+	t.Logf("MEASURE reload pushed before frr ready=%v, took %v", raced, time.Since(t0).Round(time.Millisecond))
+	waitLog(t, vm.serial, 120*time.Second, "cloonix: frr ready")
 	t.Logf("MEASURE frr boot-to-frr-ready=%v", time.Since(vm.start).Round(time.Millisecond))
+	if out := e.mustSSH(t, vm, "root", "for d in zebra staticd ospfd bgpd watchfrr; do echo $d $(pidof $d | wc -w); done; "+
+		"vtysh -c 'show running-config'"); !strings.Contains(out, "zebra 1\nstaticd 1\nospfd 1\nbgpd 1\nwatchfrr 1\n") ||
+		!strings.Contains(out, "ip address 10.255.0.7/32") {
+		t.Errorf("after an early reload want one of each daemon and the pushed config:\n%s", out)
+	}
 	if b, _ := os.ReadFile(vm.serial); bytes.Contains(b, []byte("frr config errors")) || bytes.Contains(b, []byte("frr failed")) {
 		t.Errorf("FRR reported errors at boot:\n%s", b)
 	}
@@ -186,12 +208,19 @@ func TestFRRBootsE2E(t *testing.T) {
 	}
 	run(t, "scp", append(append([]string{"-O"}, e.sshArgs...), "-P", fmt.Sprint(vm.port),
 		filepath.Join(e.dir, "good.conf"), filepath.Join(e.dir, "bad.conf"), "root@127.0.0.1:/tmp/")...)
-	t0 := time.Now()
+	t0 = time.Now()
 	e.mustSSH(t, vm, "root", "cloonix-frr-reload /tmp/good.conf")
 	t.Logf("MEASURE cloonix-frr-reload(restart)=%v", time.Since(t0).Round(time.Millisecond))
 	if out := e.mustSSH(t, vm, RouterUser, "show running-config"); !strings.Contains(out, "ospf router-id 10.255.0.1") ||
 		!strings.Contains(out, "ip address 10.255.0.1/32") {
 		t.Errorf("running config after reload:\n%s", out)
+	}
+	// Two reloads at once take turns (flock): both succeed, one daemon each.
+	if out := e.mustSSH(t, vm, "root", "cloonix-frr-reload /tmp/good.conf >/tmp/ra.out 2>&1 & a=$!; "+
+		"cloonix-frr-reload /tmp/good.conf >/tmp/rb.out 2>&1; echo rb=$?; wait $a; echo ra=$?; cat /tmp/ra.out /tmp/rb.out; "+
+		"for d in zebra staticd ospfd bgpd watchfrr; do echo $d $(pidof $d | wc -w); done"); !strings.Contains(out, "rb=0\nra=0\n") ||
+		!strings.Contains(out, "zebra 1\nstaticd 1\nospfd 1\nbgpd 1\nwatchfrr 1\n") {
+		t.Errorf("two concurrent reloads:\n%s", out)
 	}
 	out2, err := e.ssh(vm, "root", "cloonix-frr-reload /tmp/bad.conf")
 	if err == nil || !strings.Contains(out2, "line 3") || !strings.Contains(out2, "Unknown command") {

@@ -201,6 +201,15 @@ func TestTinyBootsE2E(t *testing.T) {
 		t.Errorf("rsync copy differs: %q", w)
 	}
 
+	// Python for Ansible's modules (AnsiballZ needs zipfile, base64, json...).
+	t0 = time.Now()
+	if w := ssh("root", "python3 -c 'import json, zipfile, base64, tempfile, shutil, subprocess, locale, syslog, "+
+		"selectors, hashlib, zlib, ctypes, uuid, bz2, lzma, ssl, platform, pyexpat; print(\"py-ok\")'"); w != "py-ok\n" {
+		t.Errorf("python3 stdlib imports: %q", w)
+	}
+	t.Logf("MEASURE python3 imports(first run, over ssh)=%v", time.Since(t0).Round(time.Millisecond))
+	ansiblePing(t, dir, port, key)
+
 	t.Logf("MEASURE guest sshd log: %s", strings.ReplaceAll(strings.TrimSpace(ssh("root", "grep cloonix-sshd /var/log/sshd.log")), "\n", "; "))
 	if w := ssh("root", "ls /etc/ssh/ | grep _key$; pidof sshd >/dev/null && echo up"); w != "ssh_host_ed25519_key\nup\n" {
 		t.Errorf("want one host key (ed25519) and sshd running: %q", w)
@@ -348,4 +357,37 @@ func parallelSSH(t *testing.T, n int, cmd func(i int) *exec.Cmd) {
 	}
 	t.Logf("MEASURE %d parallel ssh sessions from one source: %d failed, took %v", n, failed,
 		time.Since(t0).Round(time.Millisecond))
+}
+
+// ansiblePing runs Ansible's ping, command and setup (minimal facts) modules
+// against the guest at 127.0.0.1:port as root (interpreter discovery finds
+// /usr/bin/python3). It skips when ansible is not installed.
+func ansiblePing(t *testing.T, dir string, port int, key string) {
+	t.Helper()
+	if _, err := exec.LookPath("ansible"); err != nil {
+		t.Logf("ansible not installed, Ansible modules not tried: %v", err)
+		return
+	}
+	for _, m := range [][]string{{"-m", "ping"}, {"-m", "command", "-a", "cat /etc/hostname"},
+		{"-m", "setup", "-a", "gather_subset=min"}} {
+		args := append([]string{"all", "-i", "127.0.0.1,", "-e", fmt.Sprintf("ansible_port=%d", port), "-e", "ansible_user=root",
+			"-e", "ansible_ssh_private_key_file=" + key,
+			"-e", "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'"}, m...)
+		cmd := exec.Command("ansible", args...)
+		cmd.Env = append(os.Environ(), "ANSIBLE_LOCAL_TEMP="+filepath.Join(dir, "ansible-tmp"), "ANSIBLE_NOCOLOR=1",
+			"ANSIBLE_HOME="+filepath.Join(dir, "ansible-home"))
+		t0 := time.Now()
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "127.0.0.1 | SUCCESS") && !strings.Contains(string(out), "127.0.0.1 | CHANGED") {
+			t.Errorf("ansible %s: %v\n%s", strings.Join(m, " "), err, out)
+			continue
+		}
+		if m[1] == "ping" && !strings.Contains(string(out), `"ping": "pong"`) {
+			t.Errorf("ansible ping: no pong:\n%s", out)
+		}
+		if m[1] == "setup" && !strings.Contains(string(out), `"ansible_hostname": "t1"`) {
+			t.Errorf("ansible setup: no ansible_hostname t1:\n%s", out)
+		}
+		t.Logf("MEASURE ansible -m %s=%v", m[1], time.Since(t0).Round(time.Millisecond))
+	}
 }

@@ -52,6 +52,11 @@ type Recipe struct {
 	// Libs are packages that only supply shared libraries; a library is copied
 	// when some ELF file in the root tree needs it.
 	Libs []string
+	// Drop are guest path globs (path.Match syntax, for example
+	// /usr/lib/python3.11/test or /usr/lib/python3.11/lib-dynload/_test*)
+	// removed from the root tree after Whole and Pick, before the library walk.
+	// A glob that matches nothing fails the build (a stale recipe).
+	Drop []string `json:",omitempty"`
 	// Modules are kernel modules the initramfs loads (their dependencies are added).
 	Modules []string
 	// LateModules are kernel modules the root system may load later (CD-ROM for a
@@ -66,10 +71,17 @@ type Recipe struct {
 }
 
 // tinyAppend boots fast under TCG: serial console, no mitigations cost, no EDD
-// or PS/2 mouse probing, no crypto self-tests (~0.5 s under TCG), no TSC
-// watchdog.
+// or PS/2 mouse probing, no crypto self-tests (~0.5 s under TCG).
+//
+// The clock is HPET (clocksource=hpet), not the TSC: under TCG on a busy host
+// the kernel sometimes calibrates the TSC several times too slow ("PIT
+// calibration deviates from HPET"), and a TSC clocksource then runs that many
+// times too fast (OSPF and BGP timers expire early, adjacencies flap). qemu's
+// HPET counts host time, so CLOCK_MONOTONIC and sleeps stay right whatever the
+// calibration said. tsc=unstable keeps the kernel from ever switching back to
+// the TSC (and skips the clocksource watchdog's TSC checks).
 const tinyAppend = "console=ttyS0 root=/dev/vda rootfstype=ext4 rw quiet loglevel=4 mitigations=off edd=off " +
-	"no_timer_check tsc=reliable cryptomgr.notests i8042.noaux i8042.nomux random.trust_cpu=on"
+	"no_timer_check clocksource=hpet tsc=unstable cryptomgr.notests i8042.noaux i8042.nomux random.trust_cpu=on"
 
 // sshdLibs are the packages that supply the shared libraries of OpenSSH's
 // sshd (Debian's build links PAM, libwrap, libaudit, libsystemd, SELinux and
@@ -81,11 +93,40 @@ var sshdLibs = []string{
 	"libk5crypto3", "libkrb5support0", "libkeyutils1", "libcom-err2",
 }
 
+// pythonLibs supply the shared libraries of python3.11 and of the extension
+// modules the image keeps (pyexpat, _ctypes, _bz2, _uuid; _lzma, zlib, _ssl,
+// _hashlib, _crypt and nis use libraries sshd already needs).
+var pythonLibs = []string{"libexpat1", "libffi8", "libbz2-1.0", "libuuid1"}
+
+// pythonDrop is what the tiny image leaves out of Python's standard library:
+// the test suite and pydoc's topics (~1.1 MB, never imported by Ansible's
+// modules), the test extension modules, and the extension modules (with
+// their packages) that need libraries the image does not carry: sqlite3,
+// curses, dbm.gnu/dbm.ndbm (dbm falls back to dbm.dumb) and readline (the
+// interactive interpreter works, without line editing).
+var pythonDrop = []string{
+	"/usr/lib/python3.11/test",
+	"/usr/lib/python3.11/pydoc_data",
+	"/usr/lib/python3.11/sqlite3",
+	"/usr/lib/python3.11/curses",
+	"/usr/lib/python3.11/lib-dynload/_test*.so",
+	"/usr/lib/python3.11/lib-dynload/_ctypes_test.*.so",
+	"/usr/lib/python3.11/lib-dynload/_xxtestfuzz.*.so",
+	"/usr/lib/python3.11/lib-dynload/xxlimited*.so",
+	"/usr/lib/python3.11/lib-dynload/_sqlite3.*.so",
+	"/usr/lib/python3.11/lib-dynload/_curses*.so",
+	"/usr/lib/python3.11/lib-dynload/_dbm.*.so",
+	"/usr/lib/python3.11/lib-dynload/readline.*.so",
+}
+
 func tinyRecipe() Recipe {
 	return Recipe{
 		Name:   "tiny",
 		Kernel: "linux-image-cloud-amd64",
-		Whole:  []string{"busybox-static", "openssh-sftp-server", "rsync"},
+		// Python 3.11 (with /usr/bin/python3 from python3-minimal) for
+		// Ansible's modules; see pythonDrop for what is left out.
+		Whole: []string{"busybox-static", "openssh-sftp-server", "rsync",
+			"python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "python3-minimal"},
 		// OpenSSH's sshd rather than dropbear: dropbear allows only 5
 		// unauthenticated connections per source address, and every connection
 		// into a lab VM comes from the NAT's gateway address.
@@ -95,7 +136,8 @@ func tinyRecipe() Recipe {
 		},
 		Libs: append([]string{
 			"libc6", "libcrypt1", "zlib1g", "libacl1", "liblz4-1", "libpopt0", "libssl3", "libxxhash0", "libzstd1",
-		}, sshdLibs...),
+		}, append(sshdLibs, pythonLibs...)...),
+		Drop: pythonDrop,
 		Modules: []string{
 			"virtio_pci", "virtio_blk", "virtio_net", "virtio_rng", "isofs",
 			"button", "evdev",

@@ -21,6 +21,9 @@ func frrRecipe() Recipe {
 	r.Name = "frr"
 	r.Pick["frr"] = []string{"usr/bin/vtysh", "usr/lib/frr/zebra", "usr/lib/frr/staticd", "usr/lib/frr/ospfd",
 		"usr/lib/frr/bgpd", "usr/lib/frr/watchfrr"}
+	// flock (util-linux): cloonix-frr-reload serialises reloads with it
+	// (busybox-static has no flock applet).
+	r.Pick["util-linux"] = []string{"usr/bin/flock"}
 	// libcap2, libpam0g, libpcre2-8-0, libaudit1 and libcap-ng0, which FRR
 	// also needs, are already in the tiny recipe (for sshd).
 	r.Libs = append(r.Libs, "frr", "libyang2", "libjson-c5", "libreadline8", "libtinfo6")

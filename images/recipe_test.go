@@ -17,7 +17,8 @@ func TestRecipesKnown(t *testing.T) {
 	r, _ := lookupRecipe("tiny")
 	pk := r.Packages()
 	for _, want := range []string{"busybox-static", "openssh-server", "openssh-sftp-server", "openssh-client", "rsync", "libc6",
-		"libwrap0", "libsystemd0", "libselinux1", "libgssapi-krb5-2", "libkrb5-3", "libcom-err2", "libpam0g", "libaudit1"} {
+		"libwrap0", "libsystemd0", "libselinux1", "libgssapi-krb5-2", "libkrb5-3", "libcom-err2", "libpam0g", "libaudit1",
+		"python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "python3-minimal", "libexpat1", "libffi8"} {
 		if !slices.Contains(pk, want) {
 			t.Errorf("tiny packages %v lack %s", pk, want)
 		}

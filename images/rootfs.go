@@ -145,6 +145,34 @@ func copyPicked(pkgDir, root string, paths []string) error {
 	return nil
 }
 
+// dropPaths removes from the root tree every guest path matching one of the
+// globs (path.Match syntax on clean absolute guest paths). A glob that
+// matches nothing is an error: the recipe names something the packages no
+// longer ship.
+func dropPaths(root string, globs []string) error {
+	for _, g := range globs {
+		if !path.IsAbs(g) || path.Clean(g) != g {
+			return fmt.Errorf("recipe drops %q: want a clean absolute guest path glob", g)
+		}
+		if _, err := path.Match(g, ""); err != nil {
+			return fmt.Errorf("recipe drops %q: %w", g, err)
+		}
+		matches, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(normalizeGuestPath(g))))
+		if err != nil {
+			return fmt.Errorf("recipe drops %q: %w", g, err)
+		}
+		if len(matches) == 0 {
+			return fmt.Errorf("recipe drops %q, which matches nothing in the root tree: remove it from the recipe", g)
+		}
+		for _, m := range matches {
+			if err := os.RemoveAll(m); err != nil {
+				return fmt.Errorf("recipe drops %q: %w", g, err)
+			}
+		}
+	}
+	return nil
+}
+
 // busyboxLinks makes a symlink for every applet that has no real file yet.
 func busyboxLinks(ctx context.Context, root string) error {
 	bb := filepath.Join(root, "usr/bin/busybox")

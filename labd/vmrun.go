@@ -36,6 +36,7 @@ type vmRun struct {
 	qemu      vm.Spec
 	logOffset int64 // where this boot's console output starts in the console log
 	stopping  bool
+	adopted   bool // an earlier daemon started this qemu
 	bootedAt  time.Time
 	readyAt   time.Time
 }
@@ -83,9 +84,6 @@ func (r *vmRun) setState(s string) {
 
 // prepare makes the overlay and the day-0 medium.
 func (r *vmRun) prepare(ctx context.Context) error {
-	if err := os.MkdirAll(r.dir, 0o700); err != nil {
-		return fmt.Errorf("vm %s: %w", r.spec.Name, err)
-	}
 	if err := vm.CreateOverlay(ctx, r.spec.Image.Disk, r.overlayPath()); err != nil {
 		return fmt.Errorf("vm %s: overlay: %w", r.spec.Name, err)
 	}
@@ -124,8 +122,15 @@ func (r *vmRun) buildSpec() vm.Spec {
 	return s
 }
 
-// start prepares the VM's files and starts its qemu.
+// start adopts the VM's qemu if an earlier daemon left it running, or else prepares the VM's files and starts
+// its qemu.
 func (r *vmRun) start(ctx context.Context) error {
+	if err := os.MkdirAll(r.dir, 0o700); err != nil {
+		return fmt.Errorf("vm %s: %w", r.spec.Name, err)
+	}
+	if ok, err := r.adopt(); err != nil || ok {
+		return err
+	}
 	if err := r.prepare(ctx); err != nil {
 		return err
 	}
@@ -143,6 +148,9 @@ func (r *vmRun) start(ctx context.Context) error {
 	r.bootedAt = time.Now()
 	r.mu.Unlock()
 	r.setState(StateBooting)
+	if err := r.writeRecord(); err != nil {
+		r.d.log.Warn("vm record", "vm", r.spec.Name, "err", err)
+	}
 	return nil
 }
 
@@ -167,6 +175,7 @@ func (r *vmRun) monitor(ctx context.Context) {
 			return
 		}
 		if !proc.Alive() {
+			r.removeRecord()
 			if stopping {
 				r.setState(StateStopped)
 			} else {
@@ -222,6 +231,9 @@ func (r *vmRun) stop(timeout time.Duration) {
 	defer cancel()
 	if err := vm.Stop(ctx, r.qmpPath(), proc, timeout); err != nil {
 		r.d.log.Warn("vm stop", "vm", r.spec.Name, "err", err)
+	}
+	if !proc.Alive() {
+		r.removeRecord()
 	}
 	r.setState(StateStopped)
 }

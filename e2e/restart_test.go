@@ -1,0 +1,49 @@
+package e2e
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDaemonRestartAdoptsVMs: when labd dies (SIGKILL), its VMs keep running; the next `up` adopts them
+// (same qemu pids) instead of starting new ones, and their NICs reconnect, so ssh works again.
+func TestDaemonRestartAdoptsVMs(t *testing.T) {
+	const name = "e2eadopt"
+	file := writeLab(t, `
+version = 1
+name = "e2eadopt"
+[nat]
+[[vm]]
+name = "vm1"
+`)
+	mustLabd(t, "up", file)
+	defer labd(t, "--lab", name, "down", "--purge")
+	_, cfg := sshConfigOf(t, name)
+	mustSSH(t, cfg, "vm1", "echo before > /tmp/mark")
+	before := getStatus(t, name)
+	_, qemuPID := before.vm("vm1")
+	if err := syscall.Kill(before.Lab.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "labd gone", func() bool { return syscall.Kill(before.Lab.PID, 0) != nil })
+	if syscall.Kill(qemuPID, 0) != nil {
+		t.Fatalf("qemu pid %d died with labd", qemuPID)
+	}
+	out := mustLabd(t, "up", file)
+	after := getStatus(t, name)
+	if _, pid := after.vm("vm1"); pid != qemuPID {
+		t.Fatalf("after restart vm1 runs as pid %d, want the adopted %d\n%s", pid, qemuPID, out)
+	}
+	if after.Lab.PID == before.Lab.PID {
+		t.Fatal("the daemon pid did not change")
+	}
+	if got := mustSSH(t, cfg, "vm1", "cat /tmp/mark"); strings.TrimSpace(got) != "before" {
+		t.Fatalf("after the restart vm1 is not the same machine: /tmp/mark = %q", got)
+	}
+	mustLabd(t, "--lab", name, "down")
+	if pids := qemuPIDs(t, "/cloonix/"+name+"/"); len(pids) > 0 {
+		t.Errorf("qemu left after down: %v", pids)
+	}
+}

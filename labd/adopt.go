@@ -1,0 +1,83 @@
+package labd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cloonix-go/cloonix/vm"
+)
+
+// A VM's qemu runs in its own session and outlives labd. labd records what it needs to find it again in the
+// VM's state directory, and a new daemon for the same lab adopts a qemu that still runs instead of starting a
+// second one: the VM keeps running, and its NICs reconnect to the new daemon's LANs (qemu is the stream
+// server and accepts the new connection). A VM is adopted as it runs; a change to it in the lab file takes
+// effect at the next down and up.
+
+// qemuRecord is the state/vms/<vm>/qemu.json of a running VM.
+type qemuRecord struct {
+	PID       int       `json:"pid"`
+	StartTime uint64    `json:"start_time"` // from /proc/PID/stat, so a reused pid is not mistaken for ours
+	LogOffset int64     `json:"log_offset"` // where this boot's output starts in console.log
+	Started   time.Time `json:"started"`
+}
+
+func (r *vmRun) recordPath() string { return filepath.Join(r.dir, "qemu.json") }
+
+// writeRecord saves the running qemu's identity.
+func (r *vmRun) writeRecord() error {
+	r.mu.Lock()
+	rec := qemuRecord{PID: r.proc.Pid, StartTime: r.proc.StartTime, LogOffset: r.logOffset, Started: r.bootedAt}
+	r.mu.Unlock()
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	tmp := r.recordPath() + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("vm %s: %w", r.spec.Name, err)
+	}
+	return os.Rename(tmp, r.recordPath())
+}
+
+// removeRecord forgets the qemu once it is gone.
+func (r *vmRun) removeRecord() { _ = os.Remove(r.recordPath()) }
+
+// adopt takes over the VM's qemu if an earlier daemon left it running. It reports whether it did.
+func (r *vmRun) adopt() (bool, error) {
+	b, err := os.ReadFile(r.recordPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var rec qemuRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		r.removeRecord()
+		return false, nil
+	}
+	proc, err := vm.Adopt(rec.PID, rec.StartTime)
+	if err != nil {
+		r.d.log.Info("not adopting", "vm", r.spec.Name, "reason", err)
+		r.removeRecord()
+		return false, nil
+	}
+	if _, err := os.Stat(r.qmpPath()); err != nil {
+		return false, fmt.Errorf("vm %s: qemu pid %d still runs but its QMP socket is gone (%v); stop it with kill %d, then up again",
+			r.spec.Name, rec.PID, err, rec.PID)
+	}
+	r.mu.Lock()
+	r.proc = proc
+	r.qemu = r.buildSpec()
+	r.logOffset = rec.LogOffset
+	r.bootedAt = rec.Started
+	r.adopted = true
+	r.mu.Unlock()
+	r.d.log.Info("adopted running qemu", "vm", r.spec.Name, "pid", proc.Pid)
+	r.setState(StateBooting) // monitor finds the readiness line again from this boot's offset
+	return true, nil
+}
