@@ -111,11 +111,7 @@ func configTarget(c *cli.Context, name string) (configpush.Target, error) {
 
 // labVMs returns the lab the command acts on and its VMs; the lab must be up.
 func labVMs(c *cli.Context) (target, []api.VMStatus, error) {
-	t, err := resolveLab(c)
-	if err != nil {
-		return t, nil, err
-	}
-	client, err := t.requireUp(c.Context)
+	t, client, err := upLab(c)
 	if err != nil {
 		return t, nil, err
 	}

@@ -19,11 +19,7 @@ func inventoryCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write it to `FILE` (\"-\" for stdout) instead of the lab's state directory"},
 		},
 		Action: func(c *cli.Context) error {
-			t, err := resolveLab(c)
-			if err != nil {
-				return err
-			}
-			client, err := t.requireUp(c.Context)
+			t, client, err := upLab(c)
 			if err != nil {
 				return err
 			}

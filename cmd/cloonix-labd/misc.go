@@ -42,11 +42,7 @@ func consoleCommand() *cli.Command {
 			if name == "" {
 				return fmt.Errorf("usage: cloonix-labd console VM")
 			}
-			t, err := resolveLab(c)
-			if err != nil {
-				return err
-			}
-			client, err := t.requireUp(c.Context)
+			t, client, err := upLab(c)
 			if err != nil {
 				return err
 			}
@@ -172,11 +168,7 @@ func linkCommand() *cli.Command {
 			if c.NArg() != 3 || (c.Args().Get(2) != "up" && c.Args().Get(2) != "down") {
 				return fmt.Errorf("usage: cloonix-labd link VM NIC up|down (for example: link r1 eth1 down)")
 			}
-			t, err := resolveLab(c)
-			if err != nil {
-				return err
-			}
-			client, err := t.requireUp(c.Context)
+			_, client, err := upLab(c)
 			if err != nil {
 				return err
 			}

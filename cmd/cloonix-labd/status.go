@@ -58,6 +58,16 @@ func (t target) requireUp(ctx context.Context) (*api.Client, error) {
 	return api.NewClient(t.sock), nil
 }
 
+// upLab resolves the lab a command acts on and fails unless its daemon answers.
+func upLab(c *cli.Context) (target, *api.Client, error) {
+	t, err := resolveLab(c)
+	if err != nil {
+		return target{}, nil, err
+	}
+	client, err := t.requireUp(c.Context)
+	return t, client, err
+}
+
 // statusReport is what `status --json` prints.
 type statusReport struct {
 	Lab    api.LabInfo    `json:"lab"`
@@ -71,11 +81,7 @@ func statusCommand() *cli.Command {
 		Usage: "show the lab's VMs (state, accelerator, pid, memory, address) and DHCP leases",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"}},
 		Action: func(c *cli.Context) error {
-			t, err := resolveLab(c)
-			if err != nil {
-				return err
-			}
-			client, err := t.requireUp(c.Context)
+			_, client, err := upLab(c)
 			if err != nil {
 				return err
 			}
