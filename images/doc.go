@@ -29,6 +29,20 @@
 //	cloonix: eth0 IP/MASK mtu MTU
 //	cloonix: sshd ready
 //
+// The kernel command line (tinyAppend) selects the HPET clocksource
+// (clocksource=hpet tsc=unstable): under TCG on a busy host the kernel may
+// calibrate the TSC several times too slow, and a TSC clock then runs that
+// many times too fast (routing protocol timers expire early). qemu's HPET
+// follows host time, so `sleep 10` takes 10 s of host time.
+//
+// Python 3.11 is in the image (/usr/bin/python3, from python3.11-minimal,
+// libpython3.11-minimal, libpython3.11-stdlib and python3-minimal) so that
+// Ansible's modules run on Linux guests. Left out (Recipe.Drop): the test
+// suite, pydoc_data, and the sqlite3, curses, dbm.gnu/ndbm and readline
+// extension modules (their libraries are not in the image). No .pyc files are
+// shipped: the first import of a stdlib module in a VM compiles it into the
+// overlay (~2.5 s for a first Python run under TCG, ~0.5 s after).
+//
 // Day-0 reads a NoCloud seed (label cidata, a virtio disk or an IDE CD-ROM):
 // meta-data's local-hostname and instance-id, and from #cloud-config user-data
 // this YAML subset: hostname, fqdn, ssh_authorized_keys (root), users (items
@@ -92,6 +106,8 @@
 //
 //     cloonix: frr ready
 //
+//     and makes /run/cloonix/frr.ready;
+//
 // (or "cloonix: frr config errors, see /var/log/frr/start.log" before it when
 // vtysh -b rejected lines). "cloonix: sshd ready" still comes first.
 //
@@ -104,6 +120,11 @@
 //
 //	cloonix-frr-reload /tmp/frr.conf
 //
+// It first waits up to 60 s for the boot hook to finish (the hook makes
+// /run/cloonix/frr.ready after "cloonix: frr ready", or after reporting a
+// failure), so a push right after "cloonix: sshd ready" does not race with
+// FRR's first start, and runs under an exclusive lock on /run/cloonix/frr.lock
+// (util-linux flock -o), so concurrent reloads take turns.
 // It checks the file with `vtysh -C -f` (a syntax error prints vtysh's
 // "line N: % Unknown command" and exits 1 with frr.conf and the running FRR
 // untouched), copies it to /etc/frr/frr.conf, restarts the daemons and loads
