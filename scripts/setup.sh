@@ -26,8 +26,9 @@ setup_packages() {
 		command -v sudo >/dev/null || die "need root or sudo to install: ${missing[*]}"
 		sudo=(sudo)
 	fi
-	# apt-get download (the image builder) needs package lists even when nothing is missing.
-	if [ ${#missing[@]} -gt 0 ] || [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then
+	# apt-get download (the image builder) needs current package lists even when nothing is missing: an old
+	# list names versions the mirror no longer has.
+	if [ ${#missing[@]} -gt 0 ] || [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -720 2>/dev/null | head -1)" ]; then
 		echo "cloonix setup: apt-get update"
 		"${sudo[@]}" apt-get update -q >/dev/null || die "apt-get update failed"
 	fi
