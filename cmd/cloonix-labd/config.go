@@ -33,14 +33,18 @@ func configCommand() *cli.Command {
 					scpFlag,
 				},
 				Action: func(c *cli.Context) error {
-					if c.NArg() != 2 {
-						return errors.New("usage: cloonix-labd config push [--replace] VM FILE")
-					}
-					tg, err := configTarget(c, c.Args().Get(0))
+					args, err := positionalArgs(c)
 					if err != nil {
 						return err
 					}
-					answer, err := configpush.Push(c.Context, tg, c.Args().Get(1), c.Bool("replace"))
+					if len(args) != 2 {
+						return errors.New("usage: cloonix-labd config push [--replace] VM FILE")
+					}
+					tg, err := configTarget(c, arg(args, 0))
+					if err != nil {
+						return err
+					}
+					answer, err := configpush.Push(c.Context, tg, arg(args, 1), c.Bool("replace"))
 					if err != nil {
 						return err
 					}
@@ -52,7 +56,7 @@ func configCommand() *cli.Command {
 					if c.Bool("replace") {
 						how = "replaced"
 					}
-					fmt.Fprintf(os.Stderr, "%s: %s %s's running configuration\n", c.Args().Get(1), how, tg.VM)
+					fmt.Fprintf(os.Stderr, "%s: %s %s's running configuration\n", arg(args, 1), how, tg.VM)
 					return nil
 				},
 			},
@@ -64,16 +68,20 @@ func configCommand() *cli.Command {
 					&cli.StringFlag{Name: "all", Usage: "save every VM's configuration into `DIR` as VM.cfg"},
 				},
 				Action: func(c *cli.Context) error {
+					args, err := positionalArgs(c)
+					if err != nil {
+						return err
+					}
 					if dir := c.String("all"); dir != "" {
-						if c.NArg() != 0 {
+						if len(args) != 0 {
 							return errors.New("usage: cloonix-labd config save --all DIR (no VM with --all)")
 						}
 						return saveAll(c, dir)
 					}
-					if c.NArg() < 1 || c.NArg() > 2 {
+					if len(args) < 1 || len(args) > 2 {
 						return errors.New("usage: cloonix-labd config save VM [FILE], or config save --all DIR")
 					}
-					tg, err := configTarget(c, c.Args().Get(0))
+					tg, err := configTarget(c, arg(args, 0))
 					if err != nil {
 						return err
 					}
@@ -81,7 +89,7 @@ func configCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					if file := c.Args().Get(1); file != "" {
+					if file := arg(args, 1); file != "" {
 						return writeConfigFile(file, data)
 					}
 					_, err = os.Stdout.Write(data)

@@ -30,17 +30,21 @@ func demoCommand() *cli.Command {
 			&cli.StringFlag{Name: "dir", Usage: "play demos from `DIR` (DIR/NAME/steps.toml) instead of the built-in ones"},
 		},
 		Action: func(c *cli.Context) error {
+			args, err := positionalArgs(c)
+			if err != nil {
+				return err
+			}
 			root := fs.FS(demos.FS)
 			if dir := c.String("dir"); dir != "" {
 				root = os.DirFS(dir)
 			}
-			if c.NArg() == 0 {
+			if len(args) == 0 {
 				return listDemos(root)
 			}
-			if c.NArg() > 1 {
-				return fmt.Errorf("usage: cloonix-labd demo [--keep] [--image PATH] NAME (flags go before NAME)")
+			if len(args) > 1 {
+				return fmt.Errorf("usage: cloonix-labd demo [--keep] [--image PATH] NAME")
 			}
-			return playDemo(c.Context, root, c.Args().First(), c.Bool("keep"), c.String("image"))
+			return playDemo(c.Context, root, arg(args, 0), c.Bool("keep"), c.String("image"))
 		},
 	}
 }

@@ -38,7 +38,11 @@ func consoleCommand() *cli.Command {
 		Usage:     "attach to a VM's serial console (Ctrl-] leaves)",
 		ArgsUsage: "VM",
 		Action: func(c *cli.Context) error {
-			name := c.Args().First()
+			args, err := positionalArgs(c)
+			if err != nil {
+				return err
+			}
+			name := arg(args, 0)
 			if name == "" {
 				return fmt.Errorf("usage: cloonix-labd console VM")
 			}
@@ -97,7 +101,11 @@ func imageCommand() *cli.Command {
 				Usage:     "build a guest image; a second build with the same inputs is instant",
 				ArgsUsage: "NAME",
 				Action: func(c *cli.Context) error {
-					name := c.Args().First()
+					args, err := positionalArgs(c)
+					if err != nil {
+						return err
+					}
+					name := arg(args, 0)
 					if name == "" {
 						return fmt.Errorf("usage: cloonix-labd image build NAME (one of %v)", images.Recipes())
 					}
@@ -165,14 +173,18 @@ func linkCommand() *cli.Command {
 		Usage:     "take a VM's NIC link down or up (the guest loses carrier and the LAN drops its frames)",
 		ArgsUsage: "VM NIC up|down",
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 3 || (c.Args().Get(2) != "up" && c.Args().Get(2) != "down") {
+			args, err := positionalArgs(c)
+			if err != nil {
+				return err
+			}
+			if len(args) != 3 || (arg(args, 2) != "up" && arg(args, 2) != "down") {
 				return fmt.Errorf("usage: cloonix-labd link VM NIC up|down (for example: link r1 eth1 down)")
 			}
 			_, client, err := upLab(c)
 			if err != nil {
 				return err
 			}
-			vmName, nic, state := c.Args().Get(0), c.Args().Get(1), c.Args().Get(2)
+			vmName, nic, state := arg(args, 0), arg(args, 1), arg(args, 2)
 			if err := client.SetLink(c.Context, vmName, nic, state == "up"); err != nil {
 				return err
 			}

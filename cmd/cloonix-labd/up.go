@@ -27,8 +27,12 @@ func upCommand() *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Usage: "how long to wait for every VM to be ready (default: the longest boot timeout of the lab's kinds)"},
 		},
 		Action: func(c *cli.Context) error {
-			file := c.Args().First()
-			if file == "" || c.NArg() > 1 {
+			args, err := positionalArgs(c)
+			if err != nil {
+				return err
+			}
+			file := arg(args, 0)
+			if file == "" || len(args) > 1 {
 				return fmt.Errorf("usage: cloonix-labd up LABFILE")
 			}
 			abs, err := filepath.Abs(file)
@@ -86,8 +90,12 @@ func serveCommand() *cli.Command {
 		ArgsUsage: "LABFILE",
 		Hidden:    true,
 		Action: func(c *cli.Context) error {
+			args, err := positionalArgs(c)
+			if err != nil {
+				return err
+			}
 			ready := labd.ReadyReporter()
-			file := c.Args().First()
+			file := arg(args, 0)
 			l, err := lab.Load(file, labEnv())
 			if err != nil {
 				ready(err)
