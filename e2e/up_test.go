@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -22,7 +21,7 @@ name = "e2efg"
 name = "vm1"
 `)
 	cmd := exec.Command(filepath.Join(env.bin, "cloonix-labd"), "up", "--foreground", file)
-	var out bytes.Buffer
+	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
