@@ -3,6 +3,7 @@ package labd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -85,6 +86,9 @@ func (r *vmRun) setState(s string) {
 // prepare makes the overlay and the day-0 medium.
 func (r *vmRun) prepare(ctx context.Context) error {
 	if err := vm.CreateOverlay(ctx, r.spec.Image.Disk, r.overlayPath()); err != nil {
+		if errors.Is(err, vm.ErrOtherBase) {
+			return fmt.Errorf("vm %s: its disk was made from another image (rebuilt?); start the lab afresh with: cloonix-labd --lab %s down --purge", r.spec.Name, r.d.lab.Name)
+		}
 		return fmt.Errorf("vm %s: overlay: %w", r.spec.Name, err)
 	}
 	if err := writeDay0(r); err != nil {

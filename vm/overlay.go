@@ -35,6 +35,9 @@ func qemuImgInfo(ctx context.Context, path string) (imageInfo, error) {
 	return info, nil
 }
 
+// ErrOtherBase marks an overlay that exists on another base image than the one asked for.
+var ErrOtherBase = errors.New("the overlay belongs to another base image")
+
 // CreateOverlay creates overlay as a qcow2 image whose backing file is base (a qcow2), so the VM
 // writes only to overlay and base is never written. base is recorded by absolute path. If overlay
 // already exists with that backing file, CreateOverlay does nothing; if it exists with another
@@ -53,7 +56,7 @@ func CreateOverlay(ctx context.Context, base, overlay string) error {
 			return fmt.Errorf("overlay %s exists but cannot be read: %w", overlay, err)
 		}
 		if info.FullBackingFilename != absBase {
-			return fmt.Errorf("overlay %s exists with backing file %q, not %s; delete it to recreate the VM disk", overlay, info.FullBackingFilename, absBase)
+			return fmt.Errorf("overlay %s exists with backing file %q, not %s (was the image rebuilt?): %w; delete it to recreate the VM disk", overlay, info.FullBackingFilename, absBase, ErrOtherBase)
 		}
 		return nil
 	} else if !errors.Is(err, os.ErrNotExist) {

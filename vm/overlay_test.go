@@ -3,6 +3,7 @@ package vm
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,7 +70,7 @@ func TestCreateOverlay(t *testing.T) {
 	if out, err := exec.Command(QemuImg, "create", "-q", "-f", "qcow2", other, "8M").CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if err := CreateOverlay(ctx, other, overlay); err == nil || !strings.Contains(err.Error(), "delete it") {
+	if err := CreateOverlay(ctx, other, overlay); !errors.Is(err, ErrOtherBase) || !strings.Contains(err.Error(), "delete it") {
 		t.Fatalf("overlay with another base: err = %v, want refusal", err)
 	}
 	// A raw base is refused with a hint.
