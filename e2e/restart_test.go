@@ -42,8 +42,33 @@ name = "vm1"
 	if got := mustSSH(t, cfg, "vm1", "cat /tmp/mark"); strings.TrimSpace(got) != "before" {
 		t.Fatalf("after the restart vm1 is not the same machine: /tmp/mark = %q", got)
 	}
+	// A guest that powers itself off is stopped, not crashed.
+	r := sshF(t, cfg, "vm1", "poweroff")
+	t.Logf("ssh poweroff: exit %d", r.code)
+	waitFor(t, time.Minute, "vm1 stopped after its own poweroff", func() bool {
+		st, _ := getStatus(t, name).vm("vm1")
+		if st == "crashed" {
+			t.Fatalf("a guest poweroff was reported as a crash")
+		}
+		return st == "stopped"
+	})
 	mustLabd(t, "--lab", name, "down")
 	if pids := qemuPIDs(t, "/cloonix/"+name+"/"); len(pids) > 0 {
 		t.Errorf("qemu left after down: %v", pids)
+	}
+
+	// A daemon killed for good: `down` still stops the VMs it left, and then --purge is safe.
+	mustLabd(t, "up", file)
+	st := getStatus(t, name)
+	if err := syscall.Kill(st.Lab.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "labd gone", func() bool { return syscall.Kill(st.Lab.PID, 0) != nil })
+	out = mustLabd(t, "--lab", name, "down", "--purge")
+	if !strings.Contains(out, "vm1") {
+		t.Errorf("down without a daemon did not say it stopped vm1: %s", out)
+	}
+	if pids := qemuPIDs(t, "/cloonix/"+name+"/"); len(pids) > 0 {
+		t.Errorf("qemu left after down of a lab whose daemon died: %v", pids)
 	}
 }

@@ -107,7 +107,7 @@ dns = ["192.0.2.53", "127.0.0.1:5353"]
 [[nat]]
 name = "nat2"
 lan = "lab2"
-gateway = "10.99.1.254"
+gateway = "10.99.1.5"
 [[vm]]
 name = "vm1"
 `
@@ -119,7 +119,7 @@ name = "vm1"
 	if a.Name != "nat" || !a.AllowHostLoopback || !reflect.DeepEqual(a.DNS, []string{"192.0.2.53:53", "127.0.0.1:5353"}) {
 		t.Errorf("nat = %+v", a)
 	}
-	if b.Name != "nat2" || b.LAN != "lab2" || b.Subnet.String() != "10.99.1.0/24" || b.Gateway.String() != "10.99.1.254" ||
+	if b.Name != "nat2" || b.LAN != "lab2" || b.Subnet.String() != "10.99.1.0/24" || b.Gateway.String() != "10.99.1.5" ||
 		b.AllowHostLoopback || b.DNS != nil {
 		t.Errorf("nat2 = %+v", b)
 	}

@@ -61,7 +61,7 @@ type NAT struct {
 	LAN               string       // the LAN it serves
 	Subnet            netip.Prefix // IPv4, masked
 	Gateway           netip.Addr   // the NAT's own address; default: first host of Subnet
-	AllowHostLoopback bool         // let guests reach the host's 127.0.0.1 through the gateway
+	AllowHostLoopback bool         // let guests reach the host's 127.0.0.1 at the host alias, the address after the gateway
 	DNS               []string     // upstream resolvers as "ip:port"; empty means the host's resolv.conf
 }
 

@@ -226,6 +226,16 @@ func parseGateway(s string, subnet netip.Prefix) (netip.Addr, string, string) {
 		return gw, fmt.Sprintf("gateway %s is not a host address of subnet %s", s, subnet),
 			fmt.Sprintf("use an address such as %s, or leave gateway out", first.Next())
 	}
+	// The gateway and the host alias right after it must stay out of the DHCP pool, which starts at the
+	// tenth host address: so the gateway is one of the first eight.
+	limit := first
+	for i := 0; i < 8; i++ {
+		limit = limit.Next()
+	}
+	if limit.Less(gw) {
+		return gw, fmt.Sprintf("gateway %s is past the first 8 host addresses of subnet %s (they are kept for the NAT's own addresses; DHCP hands out the rest)", s, subnet),
+			fmt.Sprintf("use an address from %s to %s, or leave gateway out", first.Next(), limit)
+	}
 	return gw, "", ""
 }
 

@@ -101,6 +101,8 @@ func TestProblems(t *testing.T) {
 			[]want{{3, 10, "subnet 10.1.2.3/24 has host bits set", `subnet = "10.1.2.0/24"`}}},
 		{"gateway outside subnet", "name = \"nemo\"\n[nat]\ngateway = \"10.1.0.1\"\n[[vm]]\nname = \"vm1\"\n",
 			[]want{{3, 11, "gateway 10.1.0.1 is not a host address of subnet 10.99.0.0/24", "10.99.0.1"}}},
+		{"gateway in the DHCP pool", "name = \"nemo\"\n[nat]\ngateway = \"10.99.0.254\"\n[[vm]]\nname = \"vm1\"\n",
+			[]want{{3, 11, "gateway 10.99.0.254 is past the first 8 host addresses", "10.99.0.1 to 10.99.0.8"}}},
 		{"bad dns entry", "name = \"nemo\"\n[nat]\ndns = [\"1.1.1.1\", \"dns.example\"]\n[[vm]]\nname = \"vm1\"\n",
 			[]want{{3, 19, `dns entry "dns.example" is not an IP address`, ""}}},
 		{"two NATs on one LAN", "name = \"nemo\"\n[[nat]]\nname = \"a\"\n[[nat]]\nname = \"b\"\n[[vm]]\nname = \"vm1\"\n",

@@ -1,6 +1,7 @@
 package labd
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/vm"
 )
 
@@ -80,4 +82,39 @@ func (r *vmRun) adopt() (bool, error) {
 	r.d.log.Info("adopted running qemu", "vm", r.spec.Name, "pid", proc.Pid)
 	r.setState(StateBooting) // monitor finds the readiness line again from this boot's offset
 	return true, nil
+}
+
+// StopOrphans stops the qemus a lab's daemon left running when it died (it finds them through their
+// qemu.json records, checking pid and start time), and returns the names of the VMs it stopped. `down` uses
+// it when no daemon answers, so that nothing is left running and a purge never strands a live qemu.
+func StopOrphans(ctx context.Context, dirs lab.Dirs, timeout time.Duration) ([]string, error) {
+	records, err := filepath.Glob(filepath.Join(dirs.State, "vms", "*", "qemu.json"))
+	if err != nil {
+		return nil, err
+	}
+	var stopped []string
+	var errs []error
+	for _, path := range records {
+		name := filepath.Base(filepath.Dir(path))
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		var rec qemuRecord
+		if json.Unmarshal(b, &rec) != nil {
+			continue
+		}
+		proc, err := vm.Adopt(rec.PID, rec.StartTime)
+		if err != nil {
+			_ = os.Remove(path) // gone, or the pid is someone else's now
+			continue
+		}
+		if err := vm.Stop(ctx, dirs.QMPSocket(name), proc, timeout); err != nil {
+			errs = append(errs, fmt.Errorf("vm %s (pid %d): %w", name, rec.PID, err))
+			continue
+		}
+		_ = os.Remove(path)
+		stopped = append(stopped, name)
+	}
+	return stopped, errors.Join(errs...)
 }

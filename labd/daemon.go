@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/kind"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/sshsetup"
 	"github.com/cloonix-go/cloonix/vm"
@@ -39,13 +40,16 @@ type Options struct {
 
 // Daemon runs one lab. Create it with New and run it with Run.
 type Daemon struct {
-	opts    Options
-	lab     *lab.Lab
-	dirs    lab.Dirs
-	log     *slog.Logger
-	accel   vm.Accel
-	keys    sshsetup.Keys
-	started time.Time
+	opts  Options
+	lab   *lab.Lab
+	dirs  lab.Dirs
+	log   *slog.Logger
+	accel vm.Accel
+	keys  sshsetup.Keys
+	// consolePW is the lab's console password for kinds whose day-0 needs one (IOS-XE); made once,
+	// before the VMs start in parallel.
+	consolePW string
+	started   time.Time
 
 	vms      map[string]*vmRun
 	vmOrder  []string
@@ -81,7 +85,7 @@ func New(opts Options) (*Daemon, error) {
 }
 
 // Run brings the lab up, serves the API until ctx is cancelled or a client asks for down, then takes every
-// VM down and removes the runtime directory. It never leaves a qemu it started running when it returns an
+// VM down and removes the control socket and pid file. It never leaves a qemu it started running when it returns an
 // error from the start phase.
 func (d *Daemon) Run(ctx context.Context) (err error) {
 	ready := d.opts.Ready
@@ -180,6 +184,14 @@ func (d *Daemon) start(ctx context.Context) error {
 		return fmt.Errorf("lab keys: %w", err)
 	}
 	d.keys = keys
+	for _, v := range d.lab.VMs {
+		if v.Kind.Day0 == kind.Day0CVAC {
+			if d.consolePW, err = consolePassword(d.dirs.State); err != nil {
+				return err
+			}
+			break
+		}
+	}
 	d.accel = vm.ProbeAccel(ctx)
 	d.log.Info("accelerator", "name", d.accel.Name, "reason", d.accel.Reason)
 

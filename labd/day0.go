@@ -61,9 +61,9 @@ func writeDay0(r *vmRun) error {
 			UserData:       user,
 		})
 	case kind.Day0CVAC:
-		pw, err := consolePassword(r.d.dirs.State)
-		if err != nil {
-			return err
+		pw := r.d.consolePW
+		if pw == "" {
+			return fmt.Errorf("no console password for the lab")
 		}
 		return cvac.WriteDay0ISO(r.day0Path(), cvac.Config{
 			Hostname:       r.spec.Name,

@@ -108,3 +108,15 @@ func TestConsolePasswordIsPerLabAndKept(t *testing.T) {
 		t.Fatalf("console_password mode: %v, %v", st.Mode(), err)
 	}
 }
+
+// TestManagementNAT: the ssh_config's ProxyCommand names the NAT on the VM's management LAN, whatever its name.
+func TestManagementNAT(t *testing.T) {
+	l := testLab(t)
+	l.NATs = []lab.NAT{{Name: "edge", LAN: "lan12"}, {Name: "mgmtnat", LAN: "mgmt"}}
+	if got := managementNAT(l, &l.VMs[0]); got != "mgmtnat" { // vm2: eth0 on mgmt
+		t.Errorf("vm2 via %q, want mgmtnat", got)
+	}
+	if got := managementNAT(l, &l.VMs[2]); got != "edge" { // h1: eth0 on lan12
+		t.Errorf("h1 via %q, want edge", got)
+	}
+}

@@ -63,6 +63,7 @@ func newNetwork(ctx context.Context, d *Daemon) (*network, error) {
 		port := sw.Attach("nat:"+cfg.Name, nat)
 		nat.SetPort(port)
 		if err := nat.Start(ctx); err != nil {
+			_ = nat.Close()
 			n.close()
 			return nil, fmt.Errorf("nat %s: %w", cfg.Name, err)
 		}
@@ -92,7 +93,8 @@ func reservations(l *lab.Lab, cfg lab.NAT) []dhcp.Reservation {
 		byName[l.VMs[i].Name] = &l.VMs[i]
 	}
 	sort.Strings(names)
-	taken := map[netip.Addr]bool{}
+	// The gateway and the host alias after it are the NAT's own; no VM may get them.
+	taken := map[netip.Addr]bool{cfg.Gateway: true, cfg.Gateway.Next(): true}
 	var out []dhcp.Reservation
 	for _, name := range names {
 		for _, nic := range byName[name].NICs {

@@ -74,6 +74,18 @@ func Spawn(ctx context.Context, exe string, args []string, dirs lab.Dirs) (pid i
 			<-exited
 			return 0, fmt.Errorf("daemon exited before it was up; see %s:\n%s", logPath, tailLines(logPath, 10))
 		}
+	case err := <-exited:
+		// It may have written its reason just before exiting: the pipe then ends, so the reader has it soon.
+		select {
+		case m := <-msg:
+			if strings.HasPrefix(m, "error: ") {
+				return 0, errors.New(strings.TrimPrefix(m, "error: "))
+			}
+		case <-time.After(time.Second):
+		}
+		// It died without a word (killed, out of memory). Nothing else holds the pipe open: the daemon marks
+		// it close-on-exec before it starts any qemu.
+		return 0, fmt.Errorf("daemon exited (%v) before it was up; see %s:\n%s", err, logPath, tailLines(logPath, 10))
 	case <-ctx.Done():
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		return 0, ctx.Err()
@@ -90,6 +102,8 @@ func ReadyReporter() func(error) {
 	if _, err := f.Stat(); err != nil {
 		return func(error) {}
 	}
+	// qemu must not inherit the pipe: if the daemon died, a qemu holding it would keep `up` waiting forever.
+	syscall.CloseOnExec(ReadyFD)
 	done := false
 	return func(err error) {
 		if done {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/sshsetup"
 )
 
@@ -23,6 +24,7 @@ func (d *Daemon) writeSSHSetup() error {
 		entries = append(entries, sshsetup.HostEntry{
 			Name:             v.Name,
 			User:             v.Kind.SSHUser,
+			Via:              managementNAT(d.lab, v),
 			LegacyAlgorithms: v.SSHLegacy,
 		})
 	}
@@ -36,4 +38,17 @@ func (d *Daemon) writeSSHSetup() error {
 		}
 	}
 	return nil
+}
+
+// managementNAT is the NAT on the LAN of the VM's first NIC (its management NIC), or the lab's first NAT.
+func managementNAT(l *lab.Lab, v *lab.VM) string {
+	for _, n := range l.NATs {
+		if len(v.NICs) > 0 && v.NICs[0].LAN == n.LAN {
+			return n.Name
+		}
+	}
+	if len(l.NATs) > 0 {
+		return l.NATs[0].Name
+	}
+	return ""
 }

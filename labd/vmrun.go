@@ -180,7 +180,7 @@ func (r *vmRun) monitor(ctx context.Context) {
 		}
 		if !proc.Alive() {
 			r.removeRecord()
-			if stopping {
+			if stopping || r.poweredOff() {
 				r.setState(StateStopped)
 			} else {
 				r.setState(StateCrashed)
@@ -204,6 +204,21 @@ func (r *vmRun) monitor(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// poweredOff tells whether the guest shut itself down (a Linux kernel's last console line) rather than qemu
+// dying under it.
+func (r *vmRun) poweredOff() bool {
+	b, _ := readFrom(r.consoleLogPath(), max(r.logOffset, fileSize(r.consoleLogPath())-4096))
+	return bytes.Contains(b, []byte("reboot: Power down"))
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }
 
 // readFrom returns what the file holds after offset.

@@ -147,6 +147,18 @@ func downCommand() *cli.Command {
 				return err
 			}
 			if !labd.IsUp(c.Context, t.sock) {
+				// A daemon that died leaves its VMs running: stop them first, so nothing is left behind.
+				stopped, err := labd.StopOrphans(c.Context, t.dirs, 20*time.Second)
+				if err != nil {
+					return fmt.Errorf("lab %s: its daemon is gone, and stopping the VMs it left failed: %w", t.name, err)
+				}
+				if len(stopped) > 0 {
+					fmt.Printf("%s lab %s: its daemon was gone; stopped the VMs it left running: %s\n", stamp(), t.name, strings.Join(stopped, ", "))
+					if c.Bool("purge") {
+						return purge(t)
+					}
+					return nil
+				}
 				if c.Bool("purge") {
 					if err := purge(t); err != nil {
 						return err
