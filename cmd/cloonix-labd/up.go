@@ -23,7 +23,7 @@ func upCommand() *cli.Command {
 		ArgsUsage: "LABFILE",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "foreground", Usage: "keep the daemon attached to this terminal; Ctrl-C takes the lab down"},
-			&cli.BoolFlag{Name: "no-wait", Usage: "return once qemu runs, without waiting for the guests' sshd"},
+			&cli.BoolFlag{Name: "no-wait", Usage: "return once every VM has printed its readiness line, without waiting for its sshd to answer through the NAT"},
 			&cli.DurationFlag{Name: "timeout", Usage: "how long to wait for every VM to be ready (default: the longest boot timeout of the lab's kinds)"},
 		},
 		Action: func(c *cli.Context) error {
