@@ -24,6 +24,8 @@ const (
 	dnsTimeout    = 5 * time.Second  // per query, including upstream forwarding
 	dnsTCPIdle    = 10 * time.Second // a DNS-over-TCP connection closes after this long idle
 	dnsTCPMaxConn = 16               // concurrent DNS-over-TCP connections
+	// dnsTCPLifetime bounds a DNS-over-TCP connection however busy it is.
+	dnsTCPLifetime = 30 * time.Second
 )
 
 // startServices binds DHCP (UDP 67, any address, broadcast allowed) and DNS (UDP and TCP 53 on the
@@ -160,8 +162,15 @@ func (n *NAT) serveDNSTCP(l *gonet.TCPListener, dns *dnsserver.Server, workers c
 			defer n.untrack(c)
 			defer c.Close()
 			var hdr [2]byte
+			// A connection lives at most dnsTCPLifetime, however busy, so that no guest can keep all
+			// dnsTCPMaxConn slots by sending a query just before each idle timeout.
+			end := time.Now().Add(dnsTCPLifetime)
 			for {
-				_ = c.SetDeadline(time.Now().Add(dnsTCPIdle))
+				deadline := time.Now().Add(dnsTCPIdle)
+				if end.Before(deadline) {
+					deadline = end
+				}
+				_ = c.SetDeadline(deadline)
 				if _, err := io.ReadFull(c, hdr[:]); err != nil {
 					return
 				}
