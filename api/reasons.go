@@ -34,7 +34,7 @@ func UnknownVM(lab, vm string, known []string) error {
 
 // NotRunning reports that the VM exists but is not running.
 func NotRunning(lab, vm, state string) error {
-	return Errorf(ErrNotRunning, "lab %s: %s is not running (state: %s); start it with: cloonix-labd start %s", lab, vm, state, vm)
+	return Errorf(ErrNotRunning, "lab %s: %s is not running (state: %s); its console log says why, and down then up restarts it", lab, vm, state)
 }
 
 // NoLease reports that the VM has no DHCP lease yet.

@@ -68,7 +68,7 @@ func TestConnectErrors(t *testing.T) {
 	}{
 		{"dog", "vm1", 404, `lab nemo: no entity named "dog" (known: nat)`},
 		{"nat", "vm9", 404, `lab nemo: no VM named "vm9" (VMs: vm1, off, booting)`},
-		{"nat", "off", 409, "lab nemo: off is not running (state: stopped); start it with: cloonix-labd start off"},
+		{"nat", "off", 409, "lab nemo: off is not running (state: stopped); its console log says why, and down then up restarts it"},
 		{"nat", "booting", 409, "lab nemo: booting has no DHCP lease yet (state: booting)"},
 		{"nat", "closed", 502, "lab nemo: closed refused the connection to port 22"},
 		{"nat", "slow", 504, "connecting to slow port 22 via nat timed out after"},

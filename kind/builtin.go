@@ -38,58 +38,43 @@ var iosxeConfig = ConfigOps{
 	},
 }
 
+// projectGuest completes a kind that runs on one of the project's own Linux images (package images): they
+// boot from -kernel/-initrd on -machine pc, read a NoCloud seed, name NICs eth0.., need entropy from
+// virtio-rng, and print their readiness line on the serial console. k gives what differs between them.
+func projectGuest(k Kind) *Kind {
+	k.DefaultCPUs, k.MaxCPUs, k.MaxNICs = 1, 16, 16
+	k.Machine, k.NICModel = "pc", "virtio-net-pci"
+	k.Day0, k.Day0FileName = Day0NoCloud, "user-data"
+	k.NICPrefix, k.NICLongPrefix, k.NICBase = "eth", "eth", 0
+	k.DefaultBootTimeout, k.StopTimeout = 2*time.Minute, 30*time.Second
+	k.NeedsKernel, k.VirtioRNG = true, true
+	return &k
+}
+
 var builtin = []*Kind{
-	{
-		Name:               "linux",
-		Description:        "Linux host from a project image (default image: tiny)",
-		DefaultImage:       "tiny",
-		DefaultMemoryMiB:   256,
-		MinMemoryMiB:       64,
-		DefaultCPUs:        1,
-		MaxCPUs:            16,
-		MaxNICs:            16,
-		Machine:            "pc",
-		NICModel:           "virtio-net-pci",
-		Day0:               Day0NoCloud,
-		Day0FileName:       "user-data",
-		NICPrefix:          "eth",
-		NICLongPrefix:      "eth",
-		NICBase:            0,
-		SSHUser:            "root",
-		AnsibleConnection:  "ansible.builtin.ssh",
-		ReadinessLine:      linuxReady,
-		DefaultBootTimeout: 2 * time.Minute,
-		StopTimeout:        30 * time.Second,
-		NeedsKernel:        true,
-		VirtioRNG:          true,
-		Config:             linuxConfig,
-	},
-	{
-		Name:               "frr",
-		Description:        "FRR router on the project's Linux image (default image: frr)",
-		DefaultImage:       "frr",
-		DefaultMemoryMiB:   384,
-		MinMemoryMiB:       128,
-		DefaultCPUs:        1,
-		MaxCPUs:            16,
-		MaxNICs:            16,
-		Machine:            "pc",
-		NICModel:           "virtio-net-pci",
-		Day0:               Day0NoCloud,
-		Day0FileName:       "user-data",
-		NICPrefix:          "eth",
-		NICLongPrefix:      "eth",
-		NICBase:            0,
-		SSHUser:            "admin", // images.RouterUser: login shell vtysh (frr.frr network_cli needs it)
-		AnsibleNetworkOS:   "frr.frr.frr",
-		AnsibleConnection:  "ansible.netcommon.network_cli",
-		ReadinessLine:      "cloonix: frr ready", // after sshd: FRR answers vtysh (Ansible needs the daemons)
-		DefaultBootTimeout: 2 * time.Minute,
-		StopTimeout:        30 * time.Second,
-		NeedsKernel:        true,
-		VirtioRNG:          true,
-		Config:             frrConfig,
-	},
+	projectGuest(Kind{
+		Name:              "linux",
+		Description:       "Linux host from a project image (default image: tiny)",
+		DefaultImage:      "tiny",
+		DefaultMemoryMiB:  256,
+		MinMemoryMiB:      64,
+		SSHUser:           "root",
+		AnsibleConnection: "ansible.builtin.ssh",
+		ReadinessLine:     linuxReady,
+		Config:            linuxConfig,
+	}),
+	projectGuest(Kind{
+		Name:              "frr",
+		Description:       "FRR router on the project's Linux image (default image: frr)",
+		DefaultImage:      "frr",
+		DefaultMemoryMiB:  384,
+		MinMemoryMiB:      128,
+		SSHUser:           "admin", // images.RouterUser: login shell vtysh (frr.frr network_cli needs it)
+		AnsibleNetworkOS:  "frr.frr.frr",
+		AnsibleConnection: "ansible.netcommon.network_cli",
+		ReadinessLine:     "cloonix: frr ready", // after sshd: FRR answers vtysh (Ansible needs the daemons)
+		Config:            frrConfig,
+	}),
 	{
 		Name:        "iosxe",
 		Description: "Cisco IOS-XE router from a vendor qcow2 (variants c8000v, csr1000v)",

@@ -105,8 +105,8 @@ func (e env) command(args ...string) *exec.Cmd {
 	return c
 }
 
-// echoServer echoes until EOF, then writes "bye" and half-closes.
-func echoServer(t testing.TB, banner string) string {
+// serveTCP runs handle for each connection to a new loopback listener and returns its address.
+func serveTCP(t testing.TB, handle func(net.Conn)) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -120,15 +120,22 @@ func echoServer(t testing.TB, banner string) string {
 			}
 			go func() {
 				defer c.Close()
-				io.WriteString(c, banner)
-				io.Copy(c, c)
-				io.WriteString(c, "bye")
-				c.(*net.TCPConn).CloseWrite()
-				io.Copy(io.Discard, c)
+				handle(c)
 			}()
 		}
 	}()
 	return l.Addr().String()
+}
+
+// echoServer echoes until EOF, then writes "bye" and half-closes.
+func echoServer(t testing.TB, banner string) string {
+	return serveTCP(t, func(c net.Conn) {
+		io.WriteString(c, banner)
+		io.Copy(c, c)
+		io.WriteString(c, "bye")
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, c)
+	})
 }
 
 func TestProxyErrors(t *testing.T) {
@@ -136,7 +143,7 @@ func TestProxyErrors(t *testing.T) {
 	cases := []struct{ args, want string }{
 		{"nemo dog vm1", `lab nemo: no entity named "dog" (known: nat)`},
 		{"nemo nat vm9", `lab nemo: no VM named "vm9" (VMs: vm1)`},
-		{"nemo nat off", "lab nemo: off is not running (state: stopped); start it with: cloonix-labd start off"},
+		{"nemo nat off", "lab nemo: off is not running (state: stopped); its console log says why, and down then up restarts it"},
 		{"nemo nat booting", "lab nemo: booting has no DHCP lease yet (state: booting)"},
 		{"nemo nat closed:2222", "lab nemo: closed refused the connection to port 2222"},
 		{"nemo nat slow", "lab nemo: connecting to slow port 22 timed out after 100ms"},

@@ -27,48 +27,33 @@ func sshServer(t *testing.T, clientKey ssh.PublicKey) string {
 		return nil, os.ErrPermission
 	}}
 	cfg.AddHostKey(hostSigner)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
+	return serveTCP(t, func(c net.Conn) {
+		_, chans, reqs, err := ssh.NewServerConn(c, cfg)
+		if err != nil {
+			return
+		}
+		go ssh.DiscardRequests(reqs)
+		for nc := range chans {
+			ch, reqs, err := nc.Accept()
 			if err != nil {
 				return
 			}
 			go func() {
-				defer c.Close()
-				_, chans, reqs, err := ssh.NewServerConn(c, cfg)
-				if err != nil {
-					return
-				}
-				go ssh.DiscardRequests(reqs)
-				for nc := range chans {
-					ch, reqs, err := nc.Accept()
-					if err != nil {
-						return
+				defer ch.Close()
+				for r := range reqs {
+					if r.Type != "exec" {
+						r.Reply(false, nil)
+						continue
 					}
-					go func() {
-						defer ch.Close()
-						for r := range reqs {
-							if r.Type != "exec" {
-								r.Reply(false, nil)
-								continue
-							}
-							r.Reply(true, nil)
-							cmd := string(r.Payload[4:])
-							ch.Write([]byte("ran: " + cmd + "\n"))
-							ch.SendRequest("exit-status", false, ssh.Marshal(struct{ S uint32 }{0}))
-							return
-						}
-					}()
+					r.Reply(true, nil)
+					cmd := string(r.Payload[4:])
+					ch.Write([]byte("ran: " + cmd + "\n"))
+					ch.SendRequest("exit-status", false, ssh.Marshal(struct{ S uint32 }{0}))
+					return
 				}
 			}()
 		}
-	}()
-	return l.Addr().String()
+	})
 }
 
 func TestRealSSHThroughProxy(t *testing.T) {
