@@ -32,16 +32,18 @@ const (
 
 // VMStatus is the state of one VM of the lab.
 type VMStatus struct {
-	Name      string   `json:"name"`
-	Kind      string   `json:"kind"`
-	State     string   `json:"state"`
-	PID       int      `json:"pid,omitempty"`
-	MemoryMiB int      `json:"memory_mib"`
-	CPUs      int      `json:"cpus"`
-	Accel     string   `json:"accel,omitempty"`
-	IP        string   `json:"ip,omitempty"`
-	MACs      []string `json:"macs,omitempty"`
-	Console   string   `json:"console,omitempty"`
+	Name      string `json:"name"`
+	Kind      string `json:"kind"`
+	State     string `json:"state"`
+	PID       int    `json:"pid,omitempty"`
+	MemoryMiB int    `json:"memory_mib"`
+	CPUs      int    `json:"cpus"`
+	Accel     string `json:"accel,omitempty"`
+	// AccelReason says why the VM runs under Accel (the probe's answer, or why the watchdog restarted it).
+	AccelReason string   `json:"accel_reason,omitempty"`
+	IP          string   `json:"ip,omitempty"`
+	MACs        []string `json:"macs,omitempty"`
+	Console     string   `json:"console,omitempty"`
 }
 
 // Lease is one DHCP lease handed out by a NAT of the lab.

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cloonix-go/cloonix/vm"
 )
 
 // busyboxAwk runs the embedded cloudconfig.awk with the host's busybox awk.
@@ -84,6 +86,17 @@ func TestGuestScriptsParse(t *testing.T) {
 		}
 		if !strings.HasPrefix(string(guestFile(name)), "#!") {
 			t.Errorf("%s has no #! line", name)
+		}
+	}
+}
+
+// TestInitramfsProbeMode checks that the initramfs knows the accelerator probe's command-line word and prints
+// its marker (the probe boot itself is in TestAccelProbeE2E).
+func TestInitramfsProbeMode(t *testing.T) {
+	init := string(guestFile("initramfs-init"))
+	for _, w := range []string{`" ` + vm.ProbeArg + ` "`, vm.ProbeMarker, "poweroff -f"} {
+		if !strings.Contains(init, w) {
+			t.Errorf("initramfs-init lacks %q", w)
 		}
 	}
 }

@@ -47,6 +47,8 @@ func projectGuest(k Kind) *Kind {
 	k.Day0, k.Day0FileName = Day0NoCloud, "user-data"
 	k.NICPrefix, k.NICLongPrefix, k.NICBase = "eth", "eth", 0
 	k.DefaultBootTimeout, k.StopTimeout = 2*time.Minute, 30*time.Second
+	// The initramfs prints its first line about 1.5 s after qemu starts under TCG; under KVM, sooner.
+	k.KVMSilenceLimit = 10 * time.Second
 	k.NeedsKernel, k.VirtioRNG = true, true
 	return &k
 }
@@ -102,9 +104,12 @@ var builtin = []*Kind{
 		AnsibleConnection:  "ansible.netcommon.network_cli",
 		ReadinessLine:      "%CVAC-4-CONFIG_DONE",
 		DefaultBootTimeout: 15 * time.Minute,
-		StopTimeout:        2 * time.Minute,
-		NeedsKernel:        false,
-		DiskBus:            "ide",
-		Config:             iosxeConfig,
+		// SeaBIOS and GRUB of the serial images print within seconds; a false alarm would cost a TCG boot of
+		// IOS-XE, so the limit is generous.
+		KVMSilenceLimit: 2 * time.Minute,
+		StopTimeout:     2 * time.Minute,
+		NeedsKernel:     false,
+		DiskBus:         "ide",
+		Config:          iosxeConfig,
 	},
 }

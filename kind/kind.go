@@ -92,6 +92,11 @@ type Kind struct {
 	// ReadinessLine is the serial-console text that marks the guest ready for ssh.
 	ReadinessLine      string
 	DefaultBootTimeout time.Duration // how long to wait for ReadinessLine
+	// KVMSilenceLimit is how long a VM started under KVM may keep its serial console silent before the
+	// daemon's watchdog stops it and starts it again under TCG: on some hosts KVM runs a probe but hangs a
+	// real guest without a byte of output. The guest's first console output must come well before this
+	// even on a loaded host. 0 turns the watchdog off for the kind.
+	KVMSilenceLimit time.Duration
 	// StopTimeout is how long to wait after system_powerdown before sending quit (IOS-XE may ignore it).
 	StopTimeout time.Duration
 	// NeedsKernel is true when the guest boots with -kernel/-initrd from the image (the project's Linux

@@ -25,6 +25,7 @@ type qemuRecord struct {
 	StartTime uint64    `json:"start_time"` // from /proc/PID/stat, so a reused pid is not mistaken for ours
 	LogOffset int64     `json:"log_offset"` // where this boot's output starts in console.log
 	Started   time.Time `json:"started"`
+	Accel     vm.Accel  `json:"accel"` // what the qemu runs with; status shows it after a daemon restart
 }
 
 func (r *vmRun) recordPath() string { return filepath.Join(r.dir, "qemu.json") }
@@ -32,7 +33,7 @@ func (r *vmRun) recordPath() string { return filepath.Join(r.dir, "qemu.json") }
 // writeRecord saves the running qemu's identity.
 func (r *vmRun) writeRecord() error {
 	r.mu.Lock()
-	rec := qemuRecord{PID: r.proc.Pid, StartTime: r.proc.StartTime, LogOffset: r.logOffset, Started: r.bootedAt}
+	rec := qemuRecord{PID: r.proc.Pid, StartTime: r.proc.StartTime, LogOffset: r.logOffset, Started: r.bootedAt, Accel: r.accel}
 	r.mu.Unlock()
 	b, err := json.Marshal(rec)
 	if err != nil {
@@ -73,6 +74,10 @@ func (r *vmRun) adopt() (bool, error) {
 			r.spec.Name, rec.PID, err, rec.PID)
 	}
 	r.mu.Lock()
+	r.accel = rec.Accel
+	if r.accel.Name == "" { // a record from before accelerators were recorded
+		r.accel = r.d.currentAccel()
+	}
 	r.proc = proc
 	r.qemu = r.buildSpec()
 	r.logOffset = rec.LogOffset

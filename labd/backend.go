@@ -20,8 +20,8 @@ func (d *Daemon) Lab(ctx context.Context) (api.LabInfo, error) {
 	return api.LabInfo{
 		Name:        d.lab.Name,
 		File:        d.lab.File,
-		Accel:       d.accel.Name,
-		AccelReason: d.accel.Reason,
+		Accel:       d.currentAccel().Name,
+		AccelReason: d.currentAccel().Reason,
 		PID:         os.Getpid(),
 		StartedAt:   d.started,
 		RuntimeDir:  d.dirs.Runtime,
@@ -42,13 +42,14 @@ func (d *Daemon) VMs(ctx context.Context) ([]api.VMStatus, error) {
 		r := d.vms[name]
 		r.mu.Lock()
 		st := api.VMStatus{
-			Name:      name,
-			Kind:      r.spec.Kind.Name,
-			State:     r.state,
-			MemoryMiB: r.spec.MemoryMiB,
-			CPUs:      r.spec.CPUs,
-			Accel:     d.accel.Name,
-			Console:   r.serialPath(),
+			Name:        name,
+			Kind:        r.spec.Kind.Name,
+			State:       r.state,
+			MemoryMiB:   r.spec.MemoryMiB,
+			CPUs:        r.spec.CPUs,
+			Accel:       r.accel.Name,
+			AccelReason: r.accel.Reason,
+			Console:     r.serialPath(),
 		}
 		if r.proc != nil {
 			st.PID = r.proc.Pid

@@ -36,6 +36,11 @@ type Options struct {
 	Ready func(error)
 	// UserKeys are extra authorized_keys lines (the user's own keys) written into every VM's day-0 seed.
 	UserKeys []string
+	// ProbeImage gives the project image whose kernel the accelerator probe boots when no VM of the lab
+	// boots one (a lab of vendor images only). It may build the image. Nil means such a lab runs under TCG.
+	ProbeImage func(ctx context.Context) (lab.ImageRef, error)
+	// AccelCache is the accelerator probe's cache file; "" means accel.json in the runtime root.
+	AccelCache string
 }
 
 // Daemon runs one lab. Create it with New and run it with Run.
@@ -44,7 +49,11 @@ type Daemon struct {
 	lab   *lab.Lab
 	dirs  lab.Dirs
 	log   *slog.Logger
-	accel vm.Accel
+	// probe is how the accelerator was decided; accel is the lab's current answer (the watchdog turns it to
+	// TCG when a VM hangs under KVM). Each VM also keeps the accelerator it runs with.
+	probe   vm.AccelProbe
+	accelMu sync.Mutex
+	accel   vm.Accel
 	keys  sshsetup.Keys
 	// consolePW is the lab's console password for kinds whose day-0 needs one (IOS-XE); made once,
 	// before the VMs start in parallel.
@@ -129,7 +138,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if err := writePIDFile(filepath.Join(d.dirs.Runtime, "labd.pid")); err != nil {
 		d.log.Warn("pid file", "err", err)
 	}
-	d.log.Info("lab up", "vms", len(d.vms), "accel", d.accel.Name)
+	d.log.Info("lab up", "vms", len(d.vms), "accel", d.currentAccel().Name)
 	ready(nil)
 
 	select {
@@ -192,8 +201,9 @@ func (d *Daemon) start(ctx context.Context) error {
 			break
 		}
 	}
-	d.accel = vm.ProbeAccel(ctx)
-	d.log.Info("accelerator", "name", d.accel.Name, "reason", d.accel.Reason)
+	d.probe = d.accelProbe(ctx)
+	d.accel = d.probe.Probe(ctx)
+	d.log.Info("accelerator", "name", d.accel.Name, "reason", d.accel.Reason, "cached", d.accel.Cached)
 
 	for i := range d.lab.VMs {
 		v := &d.lab.VMs[i]
@@ -229,6 +239,58 @@ func (d *Daemon) start(ctx context.Context) error {
 		go r.monitor(ctx)
 	}
 	return nil
+}
+
+// accelProbe configures the accelerator probe with the kernel the lab's VMs boot: that of the first VM on a
+// project image, or else the image Options.ProbeImage gives. All kinds use machine "pc" today; the probe
+// runs the first VM's machine type.
+func (d *Daemon) accelProbe(ctx context.Context) vm.AccelProbe {
+	p := vm.AccelProbe{Qemu: d.opts.QemuBinary, CacheFile: d.opts.AccelCache}
+	if len(d.lab.VMs) > 0 {
+		p.Machine = d.lab.VMs[0].Kind.Machine
+	}
+	for _, v := range d.lab.VMs {
+		if v.Kind.NeedsKernel && v.Image.Kernel != "" {
+			p.Kernel, p.Initrd, p.Append = v.Image.Kernel, v.Image.Initrd, v.Image.Append
+			return p
+		}
+	}
+	if d.opts.ProbeImage != nil {
+		img, err := d.opts.ProbeImage(ctx)
+		if err != nil {
+			d.log.Warn("accelerator probe: no kernel to boot", "err", err)
+			return p
+		}
+		p.Kernel, p.Initrd, p.Append = img.Kernel, img.Initrd, img.Append
+	}
+	return p
+}
+
+// currentAccel is the accelerator new VMs start with.
+func (d *Daemon) currentAccel() vm.Accel {
+	d.accelMu.Lock()
+	defer d.accelMu.Unlock()
+	return d.accel
+}
+
+// kvmFailed is the watchdog's verdict: a VM hung under KVM although the probe passed. Every later start (in
+// this daemon and, through the probe's cache, in later ones of this boot) uses TCG.
+func (d *Daemon) kvmFailed(a vm.Accel) {
+	d.accelMu.Lock()
+	first := d.accel.Name == "kvm"
+	if first {
+		d.accel = a
+	}
+	d.accelMu.Unlock()
+	if !first {
+		return
+	}
+	if os.Getenv("CLOONIX_ACCEL") != "" {
+		return // a forced answer is not the probe's to correct
+	}
+	if err := d.probe.Record(a); err != nil {
+		d.log.Warn("accelerator cache", "err", err)
+	}
 }
 
 // teardown stops every VM in parallel, then the networks. It is safe to call on a half-started lab.

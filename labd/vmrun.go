@@ -31,8 +31,13 @@ type vmRun struct {
 	spec *lab.VM
 	dir  string // state/vms/<name>
 
+	// life serialises what starts and stops the VM's qemu (start, the watchdog's restart, stop), so a stop
+	// never misses a qemu that is being started.
+	life sync.Mutex
+
 	mu        sync.Mutex
 	state     string
+	accel     vm.Accel // what this VM's qemu runs with, and why
 	proc      *vm.Process
 	qemu      vm.Spec
 	logOffset int64 // where this boot's console output starts in the console log
@@ -103,7 +108,7 @@ func (r *vmRun) buildSpec() vm.Spec {
 	s := vm.Spec{
 		Name:         r.spec.Name,
 		Machine:      k.Machine,
-		Accel:        r.d.accel.Name,
+		Accel:        r.accel.Name,
 		MemoryMiB:    r.spec.MemoryMiB,
 		CPUs:         r.spec.CPUs,
 		Disk:         r.overlayPath(),
@@ -132,16 +137,26 @@ func (r *vmRun) start(ctx context.Context) error {
 	if err := os.MkdirAll(r.dir, 0o700); err != nil {
 		return fmt.Errorf("vm %s: %w", r.spec.Name, err)
 	}
+	r.life.Lock()
+	defer r.life.Unlock()
 	if ok, err := r.adopt(); err != nil || ok {
 		return err
 	}
 	if err := r.prepare(ctx); err != nil {
 		return err
 	}
+	r.mu.Lock()
+	r.accel = r.d.currentAccel()
+	r.mu.Unlock()
+	return r.launch(ctx)
+}
+
+// launch starts the VM's qemu with the VM's accelerator. The caller holds r.life.
+func (r *vmRun) launch(ctx context.Context) error {
+	r.mu.Lock()
 	spec := r.buildSpec()
-	if st, err := os.Stat(r.consoleLogPath()); err == nil {
-		r.logOffset = st.Size()
-	}
+	r.mu.Unlock()
+	offset := fileSize(r.consoleLogPath())
 	proc, err := vm.Start(ctx, r.d.opts.QemuBinary, spec, r.qemuLogPath())
 	if err != nil {
 		return fmt.Errorf("vm %s: %w", r.spec.Name, err)
@@ -149,6 +164,7 @@ func (r *vmRun) start(ctx context.Context) error {
 	r.mu.Lock()
 	r.proc = proc
 	r.qemu = spec
+	r.logOffset = offset
 	r.bootedAt = time.Now()
 	r.mu.Unlock()
 	r.setState(StateBooting)
@@ -156,6 +172,47 @@ func (r *vmRun) start(ctx context.Context) error {
 		r.d.log.Warn("vm record", "vm", r.spec.Name, "err", err)
 	}
 	return nil
+}
+
+// watchdogDue tells whether a VM started under KVM has kept its console silent past its kind's limit: KVM
+// hangs on some hosts with no sign but silence (REFERENCE.md), and the probe cannot foresee every guest.
+func (r *vmRun) watchdogDue() bool {
+	limit := r.spec.Kind.KVMSilenceLimit
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return limit > 0 && r.accel.Name == "kvm" && !r.adopted && r.state == StateBooting && !r.stopping &&
+		time.Since(r.bootedAt) > limit && fileSize(r.consoleLogPath()) <= r.logOffset
+}
+
+// restartUnderTCG stops a VM that hung under KVM and starts it again under TCG, and tells the daemon, so
+// every later start uses TCG too. The guest never printed a byte, so there is nothing to power off cleanly.
+func (r *vmRun) restartUnderTCG(ctx context.Context) {
+	r.life.Lock()
+	defer r.life.Unlock()
+	limit := r.spec.Kind.KVMSilenceLimit
+	r.mu.Lock()
+	proc, stopping := r.proc, r.stopping
+	r.mu.Unlock()
+	if stopping {
+		return
+	}
+	r.d.log.Warn("vm console silent under KVM; restarting it under TCG", "vm", r.spec.Name, "silent", limit)
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err := vm.Stop(sctx, r.qmpPath(), proc, 0)
+	cancel()
+	if err != nil {
+		r.d.log.Error("watchdog: cannot stop the hung qemu", "vm", r.spec.Name, "err", err)
+		return
+	}
+	r.removeRecord()
+	r.d.kvmFailed(vm.TCG(fmt.Sprintf("KVM unusable: vm %s kept its console silent for %v under KVM, so the lab uses TCG (software emulation)", r.spec.Name, limit)))
+	r.mu.Lock()
+	r.accel = vm.TCG(fmt.Sprintf("restarted under TCG: its console stayed silent for %v under KVM", limit))
+	r.mu.Unlock()
+	if err := r.launch(ctx); err != nil {
+		r.d.log.Error("watchdog: restart under TCG failed", "vm", r.spec.Name, "err", err)
+		r.setState(StateCrashed)
+	}
 }
 
 // monitor follows the VM until it exits: it watches the console log for the kind's readiness line and the
@@ -177,6 +234,13 @@ func (r *vmRun) monitor(ctx context.Context) {
 		r.mu.Unlock()
 		if proc == nil {
 			return
+		}
+		if r.watchdogDue() {
+			r.restartUnderTCG(ctx)
+			r.mu.Lock()
+			seen, carry = r.logOffset, nil // the new boot's output starts here
+			r.mu.Unlock()
+			continue
 		}
 		if !proc.Alive() {
 			r.removeRecord()
@@ -237,6 +301,8 @@ func readFrom(path string, offset int64) ([]byte, int64) {
 
 // stop powers the VM off (ACPI, then quit, then kill) and waits until its qemu is gone.
 func (r *vmRun) stop(timeout time.Duration) {
+	r.life.Lock()
+	defer r.life.Unlock()
 	r.mu.Lock()
 	proc := r.proc
 	r.stopping = true

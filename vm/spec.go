@@ -158,18 +158,22 @@ func (s Spec) diskBus() string {
 // esc doubles commas, which is how qemu escapes them inside an option value.
 func esc(v string) string { return strings.ReplaceAll(v, ",", ",,") }
 
-// Args returns the qemu argv (without the binary) for the Spec. It is pure: it neither checks
-// nor touches files. Call Validate first. With Accel "kvm" it adds -cpu host, which is exactly
-// the configuration ProbeAccel tests.
-func (s Spec) Args() []string {
-	a := []string{
-		"-name", "guest=" + esc(s.Name) + ",process=cloonix-" + esc(s.Name),
-		"-machine", s.machine(),
-		"-accel", s.Accel,
-	}
-	if s.Accel == "kvm" {
+// cpuArgs is the machine, accelerator and CPU part of the argv. The accelerator probe boots its
+// kernel with exactly these arguments, so what it proves holds for the VMs.
+func cpuArgs(machine, accel string) []string {
+	a := []string{"-machine", machine, "-accel", accel}
+	if accel == "kvm" {
 		a = append(a, "-cpu", "host")
 	}
+	return a
+}
+
+// Args returns the qemu argv (without the binary) for the Spec. It is pure: it neither checks
+// nor touches files. Call Validate first. With Accel "kvm" it adds -cpu host, which is exactly
+// the configuration AccelProbe boots.
+func (s Spec) Args() []string {
+	a := []string{"-name", "guest=" + esc(s.Name) + ",process=cloonix-" + esc(s.Name)}
+	a = append(a, cpuArgs(s.machine(), s.Accel)...)
 	a = append(a,
 		"-m", strconv.Itoa(s.MemoryMiB),
 		"-smp", strconv.Itoa(s.CPUs),

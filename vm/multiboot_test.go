@@ -3,8 +3,9 @@ package vm
 import "encoding/binary"
 
 // A tiny multiboot (v1) kernel that qemu's -kernel loads at 1 MiB and enters in 32-bit protected
-// mode. It exists so the accelerator probe can make a vCPU run real guest code in a fraction of a
-// second without any image.
+// mode. Tests use it to run real guest code (console echo, exit through isa-debug-exit) in a fraction
+// of a second without any image. It proves nothing about KVM: the accelerator probe boots the real
+// guest kernel instead (see accel.go).
 
 const (
 	multibootMagic   = 0x1BADB002
