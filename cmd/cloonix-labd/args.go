@@ -25,7 +25,7 @@ func positionalArgs(c *cli.Context) ([]string, error) {
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		f := lookupFlag(c.Command, name)
 		if f == nil {
-			return nil, fmt.Errorf("%s %s: unknown flag %s (see cloonix-labd %s --help)", c.App.Name, c.Command.Name, a, c.Command.Name)
+			return nil, fmt.Errorf("%s: unknown flag %s; see: %s --help", commandLine(c), a, commandLine(c))
 		}
 		if _, isBool := f.(*cli.BoolFlag); isBool {
 			if !hasValue {
@@ -33,16 +33,24 @@ func positionalArgs(c *cli.Context) ([]string, error) {
 			}
 		} else if !hasValue {
 			if i+1 >= len(args) {
-				return nil, fmt.Errorf("%s %s: flag %s needs a value", c.App.Name, c.Command.Name, a)
+				return nil, fmt.Errorf("%s: flag %s needs a value", commandLine(c), a)
 			}
 			i++
 			value = args[i]
 		}
 		if err := c.Set(f.Names()[0], value); err != nil {
-			return nil, fmt.Errorf("%s %s: flag %s: %w", c.App.Name, c.Command.Name, a, err)
+			return nil, fmt.Errorf("%s: flag %s: %w", commandLine(c), a, err)
 		}
 	}
 	return out, nil
+}
+
+// commandLine is the command as typed, "cloonix-labd image build", for messages.
+func commandLine(c *cli.Context) string {
+	if c.Command.HelpName != "" {
+		return c.Command.HelpName
+	}
+	return c.App.Name + " " + c.Command.Name
 }
 
 // lookupFlag finds a command's flag by any of its names.

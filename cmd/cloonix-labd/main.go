@@ -36,22 +36,30 @@ func main() {
 	}
 }
 
-// labFlag selects the lab for commands that act on a running one.
-var labFlag = &cli.StringFlag{
-	Name:    "lab",
-	Aliases: []string{"l"},
-	Usage:   "the lab to act on (default: the only lab that is up)",
-	EnvVars: []string{"CLOONIX_LAB"},
+// labEnvVar names the lab when no --lab is given.
+const labEnvVar = "CLOONIX_LAB"
+
+// globalFlags returns the flags every command accepts, before or after its name (and, through positionalArgs,
+// after its positional arguments): `cloonix-labd --lab ospf down` and `cloonix-labd down --lab ospf` are the
+// same. It makes new flags on each call, because urfave/cli flags keep state from parsing.
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name:    "lab",
+			Aliases: []string{"l"},
+			Usage:   "the lab to act on (default: $" + labEnvVar + ", else the only lab that is up)",
+		},
+	}
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:                 "cloonix-labd",
 		Usage:                "run network labs of qemu VMs without admin rights",
 		Version:              version,
 		EnableBashCompletion: true,
 		HideHelpCommand:      true,
-		Flags:                []cli.Flag{labFlag},
+		Flags:                globalFlags(),
 		ExitErrHandler:       func(*cli.Context, error) {}, // main prints errors once, in one format
 		Commands: []*cli.Command{
 			upCommand(),
@@ -68,6 +76,58 @@ func newApp() *cli.App {
 			configCommand(),
 		},
 	}
+	addGlobalFlags(app.Commands)
+	return app
+}
+
+// addGlobalFlags gives every command and sub-command, recursively, its own copy of the global flags (unless
+// it defines a flag of the same name), so that they parse after the command's name too. A command that takes
+// no positional arguments (no ArgsUsage) also gets them checked: `cloonix-labd down ospf` fails instead of
+// silently acting on another lab, and a flag after a stray argument is not silently ignored.
+func addGlobalFlags(cmds []*cli.Command) {
+	for _, cmd := range cmds {
+		for _, f := range globalFlags() {
+			if !hasFlag(cmd, f) {
+				cmd.Flags = append(cmd.Flags, f)
+			}
+		}
+		if action := cmd.Action; action != nil && cmd.ArgsUsage == "" {
+			cmd.Action = func(c *cli.Context) error {
+				args, err := positionalArgs(c)
+				if err != nil {
+					return err
+				}
+				if len(args) > 0 {
+					return fmt.Errorf("%s takes no arguments, got %q; see: %s --help", commandLine(c), strings.Join(args, " "), commandLine(c))
+				}
+				return action(c)
+			}
+		}
+		addGlobalFlags(cmd.Subcommands)
+	}
+}
+
+// hasFlag tells whether cmd already defines a flag with one of f's names.
+func hasFlag(cmd *cli.Command, f cli.Flag) bool {
+	for _, n := range f.Names() {
+		if lookupFlag(cmd, n) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// labName is the lab named on the command line, wherever --lab was given (the position closest to the
+// command wins), else $CLOONIX_LAB, else "". It walks the lineage with IsSet because every command has its own
+// copy of the flag: c.String("lab") alone would return the command's unset copy and hide the one given before
+// the command's name.
+func labName(c *cli.Context) string {
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet("lab") {
+			return ctx.String("lab")
+		}
+	}
+	return os.Getenv(labEnvVar)
 }
 
 // cliLogger logs progress of long commands (image builds) to stderr.

@@ -26,9 +26,10 @@ type target struct {
 	sock string
 }
 
-// resolveLab finds the lab named by --lab, or the only one that is up.
+// resolveLab finds the lab named by --lab (before or after the command's name) or $CLOONIX_LAB, or the only
+// lab that is up.
 func resolveLab(c *cli.Context) (target, error) {
-	name := c.String("lab")
+	name := labName(c)
 	if name == "" {
 		up, err := labd.RunningLabs(c.Context)
 		if err != nil {

@@ -147,7 +147,7 @@ func explain(o options, t tunnel.Target, err error) error {
 	}
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
 		if t.Config == "" {
-			return errors.New("lab " + o.server + " is not running (no daemon on " + t.Socket + "); start it with: cloonix-labd up")
+			return errors.New("lab " + o.server + " is not running (no daemon on " + t.Socket + "); start it with: cloonix-labd up LABFILE")
 		}
 		return errors.New("server " + o.server + " (from " + t.Config + ") does not answer on " + t.Socket)
 	}

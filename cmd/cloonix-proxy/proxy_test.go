@@ -147,7 +147,7 @@ func TestProxyErrors(t *testing.T) {
 		{"nemo nat booting", "lab nemo: booting has no DHCP lease yet (state: booting)"},
 		{"nemo nat closed:2222", "lab nemo: closed refused the connection to port 2222"},
 		{"nemo nat slow", "lab nemo: connecting to slow port 22 timed out after 100ms"},
-		{"nobody nat vm1", "lab nobody is not running (no daemon on " + strings.TrimPrefix(e.vars[0], "XDG_RUNTIME_DIR=") + "/cloonix/nobody/ctl.sock); start it with: cloonix-labd up"},
+		{"nobody nat vm1", "lab nobody is not running (no daemon on " + strings.TrimPrefix(e.vars[0], "XDG_RUNTIME_DIR=") + "/cloonix/nobody/ctl.sock); start it with: cloonix-labd up LABFILE"},
 	}
 	for _, c := range cases {
 		cmd := e.command(strings.Fields(c.args)...)

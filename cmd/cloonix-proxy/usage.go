@@ -25,7 +25,7 @@ and the VM to stdout until both directions end. Errors are printed as
 appended to $XDG_STATE_HOME/cloonix/SERVER/proxy.log (default
 ~/.local/state/cloonix/SERVER/proxy.log), because libssh hides a proxy's stderr.
 
-ssh_config (cloonix-labd ssh-config writes a complete one per lab):
+ssh_config (each lab has a complete one; its path: cloonix-labd ssh-config):
   Host r1 r2
       User root
       ProxyCommand cloonix-proxy nemo nat %n
