@@ -89,9 +89,18 @@ func runCmd(t testing.TB, timeout time.Duration, name string, args ...string) re
 
 func runCmdIn(t testing.TB, timeout time.Duration, stdin io.Reader, name string, args ...string) result {
 	t.Helper()
+	return runCmdEnv(t, timeout, stdin, nil, name, args...)
+}
+
+// runCmdEnv is runCmdIn with extra environment variables (NAME=value) on top of the test's own.
+func runCmdEnv(t testing.TB, timeout time.Duration, stdin io.Reader, extraEnv []string, name string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
+	if extraEnv != nil {
+		cmd.Env = append(os.Environ(), extraEnv...)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Stdin = stdin
@@ -145,13 +154,14 @@ type status struct {
 		PID         int    `json:"pid"`
 	} `json:"lab"`
 	VMs []struct {
-		Name      string   `json:"name"`
-		State     string   `json:"state"`
-		PID       int      `json:"pid"`
-		MemoryMiB int      `json:"memory_mib"`
-		Accel     string   `json:"accel"`
-		IP        string   `json:"ip"`
-		MACs      []string `json:"macs"`
+		Name        string   `json:"name"`
+		State       string   `json:"state"`
+		PID         int      `json:"pid"`
+		MemoryMiB   int      `json:"memory_mib"`
+		Accel       string   `json:"accel"`
+		AccelReason string   `json:"accel_reason"`
+		IP          string   `json:"ip"`
+		MACs        []string `json:"macs"`
 	} `json:"vms"`
 	Leases []struct {
 		NAT string `json:"nat"`

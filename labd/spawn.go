@@ -87,10 +87,21 @@ func Spawn(ctx context.Context, exe string, args []string, dirs lab.Dirs) (pid i
 		// it close-on-exec before it starts any qemu.
 		return 0, fmt.Errorf("daemon exited (%v) before it was up; see %s:\n%s", err, logPath, tailLines(logPath, 10))
 	case <-ctx.Done():
+		// The daemon stops what it started on SIGTERM; wait for it, so an interrupted up leaves nothing behind.
 		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(spawnStopWait):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
 		return 0, ctx.Err()
 	}
 }
+
+// spawnStopWait bounds how long an interrupted Spawn waits for the daemon to stop the VMs it started (their
+// stop timeouts run in parallel).
+const spawnStopWait = 3 * time.Minute
 
 // ReadyReporter returns the Ready callback of a spawned daemon: it writes the result to ReadyFD once.
 // Outside a spawned daemon (no ReadyFD) it does nothing.
@@ -119,7 +130,7 @@ func ReadyReporter() func(error) {
 	}
 }
 
-// oneLine keeps a multi-line error on one line for the ready pipe; newlines become " | ".
+// oneLine keeps a multi-line error on one line for the ready pipe; newlines become the record separator \x1e.
 func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\x1e") }
 
 // ExpandError undoes oneLine.

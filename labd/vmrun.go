@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -348,9 +349,12 @@ func tailLines(path string, n int) string {
 		off = 0
 	}
 	b, _ := readFrom(path, off)
-	lines := bytes.Split(bytes.TrimRight(b, "\r\n"), []byte("\n"))
+	lines := strings.Split(strings.TrimRight(string(b), "\r\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	return string(bytes.ReplaceAll(bytes.Join(lines, []byte("\n")), []byte("\r"), nil))
+	for i, l := range lines { // guest bytes: no terminal escapes reach the user's screen
+		lines[i] = vm.Printable(strings.TrimRight(l, "\r"), 240)
+	}
+	return strings.Join(lines, "\n")
 }

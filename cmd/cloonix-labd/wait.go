@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -14,18 +15,20 @@ import (
 	"github.com/cloonix-go/cloonix/labd"
 )
 
-// waitUp follows the lab's VMs through created → booting → running, printing each change, and then, if
-// waitSSH is set, waits until each VM's sshd answers through its NAT. It fails naming the VM that is not
-// ready, with the tail of its console log.
-func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, waitSSH bool, timeout time.Duration) error {
+// waitUp follows the lab's VMs through created → booting → running, printing each change (and each VM the
+// watchdog restarts under another accelerator), then waits until each VM's sshd answers through its NAT. It
+// fails naming the VM that is not ready, with the tail of its console log, or saying the wait was
+// interrupted.
+func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duration) error {
 	dirs, err := lab.DirsFor(l.Name)
 	if err != nil {
 		return err
 	}
 	seen := map[string]string{}
+	accel := map[string]string{}
 	sshOK := map[string]bool{}
 	nats := natOf(l)
-	sock := filepath.Join(dirs.Runtime, "ctl.sock")
+	sock := dirs.CtlSocket()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	var last []api.VMStatus
@@ -40,16 +43,20 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, waitSSH bool, timeou
 				fmt.Printf("%s %-12s %s\n", stamp(), v.Name, v.State)
 				seen[v.Name] = v.State
 			}
+			if was, ok := accel[v.Name]; ok && was != v.Accel {
+				fmt.Printf("%s %-12s %s\n", stamp(), v.Name, v.AccelReason)
+			}
+			accel[v.Name] = v.Accel
 			switch v.State {
 			case labd.StateCrashed, labd.StateStopped:
-				return fmt.Errorf("vm %s is %s while the lab was coming up; last console lines:\n%s", v.Name, v.State, consoleTail(dirs, v.Name))
+				return fmt.Errorf("vm %s is %s while the lab was coming up; %s", v.Name, v.State, consoleReport(dirs, v))
 			case labd.StateRunning:
 			default:
 				done = false
 				continue
 			}
 			nat, hasNAT := nats[v.Name]
-			if !waitSSH || !hasNAT || sshOK[v.Name] {
+			if !hasNAT || sshOK[v.Name] {
 				continue
 			}
 			if sshAnswers(ctx, sock, nat, v.Name) {
@@ -64,21 +71,42 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, waitSSH bool, timeou
 		}
 		select {
 		case <-ctx.Done():
+			interrupted := errors.Is(ctx.Err(), context.Canceled)
 			for _, v := range last {
 				_, hasNAT := nats[v.Name]
-				if v.State != labd.StateRunning || (waitSSH && hasNAT && !sshOK[v.Name]) {
-					what := "state " + v.State
-					if v.State == labd.StateRunning {
-						what = "its sshd does not answer through " + nats[v.Name]
-					}
-					return fmt.Errorf("vm %s is not ready after %s (%s); the lab stays up (cloonix-labd down to stop it); last console lines:\n%s",
-						v.Name, timeout, what, consoleTail(dirs, v.Name))
+				if v.State == labd.StateRunning && (!hasNAT || sshOK[v.Name]) {
+					continue
 				}
+				what := "state " + v.State
+				if v.State == labd.StateRunning {
+					what = "its sshd does not answer through " + nats[v.Name]
+				}
+				if interrupted {
+					return fmt.Errorf("interrupted while waiting for vm %s (%s)", v.Name, what)
+				}
+				return fmt.Errorf("vm %s is not ready after %s (%s); %s", v.Name, timeout, what, consoleReport(dirs, v))
+			}
+			if interrupted {
+				return fmt.Errorf("lab %s: interrupted while waiting for it to be ready", l.Name)
 			}
 			return fmt.Errorf("lab %s: not ready after %s: %v", l.Name, timeout, ctx.Err())
 		case <-tick.C:
 		}
 	}
+}
+
+// consoleReport gives a VM's last console lines, or, when its console stayed empty, which accelerator ran
+// it and what to try.
+func consoleReport(dirs lab.Dirs, v api.VMStatus) string {
+	if tail := consoleTail(dirs, v.Name); strings.TrimSpace(tail) != "" {
+		return "last console lines:\n" + tail
+	}
+	qemuLog := filepath.Join(dirs.VMDir(v.Name), "qemu.log")
+	hint := "look at qemu's log " + qemuLog + "; if the image is broken, rebuild it with: cloonix-labd image build tiny"
+	if v.Accel == "kvm" {
+		hint = "KVM may hang on this host without a sound; try TCG with: CLOONIX_ACCEL=tcg cloonix-labd up LABFILE (and see " + qemuLog + ")"
+	}
+	return fmt.Sprintf("its console stayed empty under %s (%s); %s", v.Accel, v.AccelReason, hint)
 }
 
 // natOf maps each VM whose management NIC (NIC 0: eth0, Gi1) sits on a NAT's LAN to that NAT. Those are the
