@@ -112,7 +112,6 @@ func TestKVMThatHangs(t *testing.T) {
 	}
 }
 
-
 // cachedAccel returns the accelerator cached for a qemu binary in the test's runtime directory.
 func cachedAccel(t *testing.T, qemu string) string {
 	t.Helper()

@@ -45,16 +45,16 @@ type Options struct {
 
 // Daemon runs one lab. Create it with New and run it with Run.
 type Daemon struct {
-	opts  Options
-	lab   *lab.Lab
-	dirs  lab.Dirs
-	log   *slog.Logger
+	opts Options
+	lab  *lab.Lab
+	dirs lab.Dirs
+	log  *slog.Logger
 	// probe is how the accelerator was decided; accel is the lab's current answer (the watchdog turns it to
 	// TCG when a VM hangs under KVM). Each VM also keeps the accelerator it runs with.
 	probe   vm.AccelProbe
 	accelMu sync.Mutex
 	accel   vm.Accel
-	keys  sshsetup.Keys
+	keys    sshsetup.Keys
 	// consolePW is the lab's console password for kinds whose day-0 needs one (IOS-XE); made once,
 	// before the VMs start in parallel.
 	consolePW string
