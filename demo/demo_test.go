@@ -23,6 +23,12 @@ type fakeDriver struct {
 	outputs map[string][]string // vm+" "+cmd → successive outputs (the last one repeats)
 	failUp  error
 	pushErr map[string]error
+	// upFn, when set, is Up (after recording the call).
+	upFn func(context.Context) error
+	// downErr is what Down returns; downCtxErr records ctx.Err() when Down was called.
+	downErr    error
+	downCtxErr error
+	buildErr   error
 }
 
 func (f *fakeDriver) record(s string) {
@@ -33,10 +39,22 @@ func (f *fakeDriver) record(s string) {
 
 func (f *fakeDriver) BuildImages(_ context.Context, names []string) error {
 	f.record("build " + strings.Join(names, ","))
-	return nil
+	return f.buildErr
 }
-func (f *fakeDriver) Up(context.Context) error   { f.record("up"); return f.failUp }
-func (f *fakeDriver) Down(context.Context) error { f.record("down"); return nil }
+func (f *fakeDriver) Up(ctx context.Context) error {
+	f.record("up")
+	if f.upFn != nil {
+		return f.upFn(ctx)
+	}
+	return f.failUp
+}
+func (f *fakeDriver) Down(ctx context.Context) error {
+	f.record("down")
+	f.mu.Lock()
+	f.downCtxErr = ctx.Err()
+	f.mu.Unlock()
+	return f.downErr
+}
 func (f *fakeDriver) Push(_ context.Context, vm, file string, replace bool) (string, error) {
 	f.record(fmt.Sprintf("push %s %s %v", vm, filepath.Base(file), replace))
 	return vm + " loaded", f.pushErr[vm]
@@ -183,7 +201,8 @@ func TestRunFailureNamesStepAndKeeps(t *testing.T) {
 	if f.count("down") != 0 {
 		t.Error("--keep took the lab down after a failure")
 	}
-	if !strings.Contains(out.String(), "push configs ... FAILED") || !strings.Contains(out.String(), "cloonix-labd down --lab tl") {
+	if !strings.Contains(out.String(), "push configs ... FAILED") ||
+		!strings.Contains(out.String(), `step 3 "push configs" failed: the lab is left as it is (--keep); stop it with: cloonix-labd down --lab tl`+"\n") {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
@@ -208,23 +227,142 @@ func TestRunFailureCleansUp(t *testing.T) {
 	if f.count("down") != 1 {
 		t.Errorf("the lab was not taken down after the failure: %q", f.calls)
 	}
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d step 4 "adjacency" failed: take the lab down \.\.\. ok \(\d+\.\ds\)$`).MatchString(out.String()) {
+		t.Errorf("no line saying the lab was taken down after step 4:\n%s", out.String())
+	}
 	if !strings.Contains(out.String(), "    Init") {
 		t.Errorf("the last output of a failed wait is not shown:\n%s", out.String())
 	}
 }
 
-func TestRunUpFailureDoesNotCallDown(t *testing.T) {
+func TestRunUpFailureTakesLabDown(t *testing.T) {
 	d, err := Load(testFS(testSteps), "t")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An up that fails halfway may leave a daemon behind: the runner takes the lab down all the same.
 	f := &fakeDriver{failUp: errors.New("vm r1 crashed")}
-	err = Run(context.Background(), d, f, Options{})
+	var out strings.Builder
+	err = Run(context.Background(), d, f, Options{Out: &out, Vars: map[string]string{"lab": "tl"}})
 	if err == nil || !strings.Contains(err.Error(), `step 2 "start" failed: vm r1 crashed`) {
 		t.Fatalf("err = %v", err)
 	}
+	if f.count("down") != 1 {
+		t.Errorf("down not called after a failed up: %q", f.calls)
+	}
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d step 2 "start" failed: take lab tl down \.\.\. ok \(\d+\.\ds\)$`).MatchString(out.String()) {
+		t.Errorf("no line saying the lab was taken down:\n%s", out.String())
+	}
+}
+
+func TestRunFailureBeforeUpLeavesLabAlone(t *testing.T) {
+	d, err := Load(testFS(testSteps), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeDriver{buildErr: errors.New("no network")}
+	var out strings.Builder
+	if err := Run(context.Background(), d, f, Options{Out: &out}); err == nil {
+		t.Fatal("a failed build passed")
+	}
+	if f.count("down") != 0 || strings.Contains(out.String(), "down") {
+		t.Errorf("the lab was taken down although no step started it: %q\n%s", f.calls, out.String())
+	}
+}
+
+func TestRunInterruptedDuringUpTakesLabDown(t *testing.T) {
+	d, err := Load(testFS(testSteps), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Ctrl-C while `up` waits for the VMs: the daemon may be up already.
+	f := &fakeDriver{upFn: func(ctx context.Context) error {
+		cancel()
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	var out strings.Builder
+	err = Run(ctx, d, f, Options{Out: &out, Vars: map[string]string{"lab": "tl"}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want it to wrap context.Canceled", err)
+	}
+	if f.count("down") != 1 {
+		t.Fatalf("down not called after an interrupt: %q", f.calls)
+	}
+	if f.downCtxErr != nil {
+		t.Errorf("down ran with a cancelled context (%v): it could not stop anything", f.downCtxErr)
+	}
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d interrupted at step 2 "start": take lab tl down \.\.\. ok \(\d+\.\ds\)$`).MatchString(out.String()) {
+		t.Errorf("no line saying the interrupted demo took its lab down:\n%s", out.String())
+	}
+}
+
+func TestRunInterruptedKeep(t *testing.T) {
+	d, err := Load(testFS(testSteps), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f := &fakeDriver{upFn: func(context.Context) error { cancel(); return context.Canceled }}
+	var out strings.Builder
+	_ = Run(ctx, d, f, Options{Out: &out, Keep: true, Vars: map[string]string{"lab": "tl"}})
 	if f.count("down") != 0 {
-		t.Errorf("down called although up failed: %q", f.calls)
+		t.Errorf("--keep took the lab down after an interrupt: %q", f.calls)
+	}
+	if !strings.Contains(out.String(), `interrupted at step 2 "start": the lab is left as it is (--keep); stop it with: cloonix-labd down --lab tl`+"\n") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+func TestRunDownFailureSaysHowToFinish(t *testing.T) {
+	d, err := Load(testFS(testSteps), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeDriver{
+		outputs: map[string][]string{"r1 show ip ospf neighbor": {"Full", "none"}},
+		downErr: errors.New("cloonix-labd --lab tl down --purge: exit status 1\nprocesses 42 are still running"),
+	}
+	var out strings.Builder
+	err = Run(context.Background(), d, f, Options{Out: &out, Poll: time.Millisecond, Vars: map[string]string{"lab": "tl"}})
+	if err == nil || !strings.Contains(err.Error(), "demo t: taking lab tl down failed: cloonix-labd --lab tl down --purge: exit status 1; finish with: cloonix-labd down --lab tl --purge") {
+		t.Fatalf("err = %v", err)
+	}
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d take lab tl down \.\.\. FAILED \(\d+\.\ds\): cloonix-labd --lab tl down --purge: exit status 1; finish with: cloonix-labd down --lab tl --purge$`).MatchString(out.String()) ||
+		!strings.Contains(out.String(), "    processes 42 are still running") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+func TestRunStopsLeftover(t *testing.T) {
+	d, err := Load(testFS(testSteps), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeDriver{outputs: map[string][]string{"r1 show ip ospf neighbor": {"Full", "none"}}}
+	var out strings.Builder
+	err = Run(context.Background(), d, f, Options{Out: &out, Poll: time.Millisecond, Leftover: "its daemon is up", Vars: map[string]string{"lab": "tl"}})
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if len(f.calls) < 2 || f.calls[0] != "down" || f.calls[1] != "build tiny,frr" || f.count("down") != 2 {
+		t.Errorf("calls %q: want down first, then the steps, then down", f.calls)
+	}
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d demo t: stopping lab tl left by an earlier run \(its daemon is up\) \.\.\. ok \(\d+\.\ds\)$`).MatchString(out.String()) {
+		t.Errorf("output:\n%s", out.String())
+	}
+
+	f = &fakeDriver{downErr: errors.New("qemu 42 does not stop")}
+	out.Reset()
+	err = Run(context.Background(), d, f, Options{Out: &out, Leftover: "its daemon is gone, its state stays", Vars: map[string]string{"lab": "tl"}})
+	if err == nil || !strings.Contains(err.Error(), "demo t: stopping lab tl left by an earlier run failed: qemu 42 does not stop; finish with: cloonix-labd down --lab tl --purge") {
+		t.Errorf("err = %v", err)
+	}
+	if len(f.calls) != 1 {
+		t.Errorf("steps ran although the leftover could not be stopped: %q", f.calls)
 	}
 }
 
@@ -238,7 +376,8 @@ func TestKeepPrintsNext(t *testing.T) {
 	if err := Run(context.Background(), d, f, Options{Out: &out, Keep: true, Vars: map[string]string{"ssh_config": "/x"}}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "ssh -F /x r1") || f.count("down") != 0 {
+	if !strings.Contains(out.String(), "ssh -F /x r1") || f.count("down") != 0 ||
+		!strings.Contains(out.String(), "the lab stays up (--keep); stop it with: cloonix-labd down\n") {
 		t.Errorf("keep: calls %q output:\n%s", f.calls, out.String())
 	}
 }

@@ -28,7 +28,8 @@
 //   - wait: run cmd every second until its output matches match (and not not_match), at most timeout.
 //   - link: take a VM's NIC (nic) down or up (state), through the lab daemon (LAN port and QMP set_link).
 //   - sleep: wait timeout.
-//   - down: stop the lab (the runner also stops it at the end unless asked to keep it).
+//   - down: stop the lab. The runner also stops it at the end, once an up step has started, unless asked to
+//     keep it: after the last step, after a failed step and after an interrupt.
 //
 // print = true prints a step's output under its line (run always prints it).
 package demo

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/kind"
@@ -40,13 +42,10 @@ func (c *CLIDriver) BuildImages(ctx context.Context, names []string) error {
 	return nil
 }
 
-// Up deletes what an earlier run of the demo left in the lab's state directory (overlays made from an older
-// image would not start), then runs `cloonix-labd up LABFILE`, which waits for every VM's sshd. The caller
-// checks that the lab is not up.
+// Up runs `cloonix-labd up LABFILE`, which waits for every VM's sshd. What an earlier run left of the lab
+// (whose overlays, made from an older image, would not start) is the caller's to clear first with Down, as
+// Run does with Options.Leftover.
 func (c *CLIDriver) Up(ctx context.Context) error {
-	if _, err := c.labd(ctx, "--lab", c.Lab, "down", "--purge"); err != nil {
-		return fmt.Errorf("clear lab %s's old state: %w", c.Lab, err)
-	}
 	_, err := c.labd(ctx, "up", c.LabFile)
 	return err
 }
@@ -57,9 +56,16 @@ func (c *CLIDriver) Down(ctx context.Context) error {
 	return err
 }
 
-// labd runs the executable and returns its output; a failure quotes the output's last lines.
+// interruptGrace is how long a cloonix-labd child has, once interrupted, to clean up before it is killed.
+const interruptGrace = 30 * time.Second
+
+// labd runs the executable and returns its output; a failure quotes the output's last lines. When ctx ends,
+// the child gets SIGINT, as from a terminal's Ctrl-C, so that an interrupted `up` stops what it started; it
+// is killed if it has not exited after interruptGrace.
 func (c *CLIDriver) labd(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, c.Exe, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = interruptGrace
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

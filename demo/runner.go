@@ -33,8 +33,12 @@ type Options struct {
 	Keep bool      // leave the lab up at the end (and after a failure)
 	// FileDir is where the demo's files were extracted (Prepare): pushed files are read from there.
 	FileDir string
-	// Vars fill {name} placeholders in the demo's next text: lab, ssh_config, include, dir.
+	// Vars fill {name} placeholders in the demo's next text: lab, ssh_config, include, dir. Vars["lab"] also
+	// names the lab in the runner's own messages.
 	Vars map[string]string
+	// Leftover, when not empty, says what an earlier run left of the demo's lab ("its daemon is up"): Run
+	// stops and purges it with Driver.Down before the first step, saying so, because a demo owns its lab name.
+	Leftover string
 	// Poll is how often wait steps retry; 1s if zero.
 	Poll time.Duration
 	// Now is the clock (tests); time.Now if nil.
@@ -54,9 +58,14 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
+// downTimeout bounds taking the lab down at the end, which runs even after an interrupt.
+const downTimeout = 2 * time.Minute
+
 // Run plays the demo's steps in order with drv, printing one line per step, then the demo's next text. It
-// stops at the first failing step and returns a *StepError naming it. Unless o.Keep is set, it takes the lab
-// down at the end (also after a failure) if a step brought it up.
+// stops at the first failing step and returns a *StepError naming it. Once an up step has started, and unless
+// o.Keep is set, it takes the lab down at the end: after success, after a failed step (the up step itself
+// included) and after ctx is cancelled (Ctrl-C, SIGTERM), with a context of its own, and prints one line
+// saying so, or what failed and the command that finishes the job.
 func Run(ctx context.Context, d *Demo, drv Driver, o Options) (err error) {
 	r := &runner{d: d, drv: drv, o: o}
 	if r.o.Now == nil {
@@ -70,23 +79,13 @@ func Run(ctx context.Context, d *Demo, drv Driver, o Options) (err error) {
 	}
 	start := r.o.Now()
 	fmt.Fprintf(r.o.Out, "%s demo %s: %s\n", r.stamp(), d.Name, d.Title)
-	defer func() {
-		if !r.up {
-			return
+	if r.o.Leftover != "" {
+		label := fmt.Sprintf("demo %s: stopping %s left by an earlier run (%s)", d.Name, r.labWord(), r.o.Leftover)
+		if why := r.downLine(ctx, label); why != "" {
+			return fmt.Errorf("demo %s: stopping %s left by an earlier run failed: %s; finish with: %s", d.Name, r.labWord(), why, r.downCommand(true))
 		}
-		if r.o.Keep {
-			fmt.Fprintf(r.o.Out, "%s the lab stays up (--keep); stop it with: cloonix-labd down --lab %s\n", r.stamp(), r.o.Vars["lab"])
-			return
-		}
-		// Clean up even when ctx was cancelled (Ctrl-C): a lab left behind is worse than a late exit.
-		downCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		if derr := r.step(downCtx, 0, "down", func(ctx context.Context) (string, error) {
-			return "", drv.Down(ctx)
-		}, false); derr != nil && err == nil {
-			err = derr
-		}
-	}()
+	}
+	defer func() { err = r.finish(ctx, err) }()
 	for i := range d.Steps {
 		s := &d.Steps[i]
 		if err := r.step(ctx, i+1, s.Label(), func(ctx context.Context) (string, error) { return r.do(ctx, s) },
@@ -108,6 +107,83 @@ func Run(ctx context.Context, d *Demo, drv Driver, o Options) (err error) {
 	return nil
 }
 
+// finish takes the lab down once an up step has started, unless o.Keep is set, and prints one line about it.
+// err is how the steps ended; the result is err, or the failure to take the lab down when the steps passed.
+func (r *runner) finish(ctx context.Context, err error) error {
+	if !r.started {
+		return err
+	}
+	why := ""
+	var se *StepError
+	switch {
+	case ctx.Err() != nil && errors.As(err, &se):
+		why = fmt.Sprintf("interrupted at step %d %q: ", se.Index, se.Step)
+	case ctx.Err() != nil:
+		why = "interrupted: "
+	case errors.As(err, &se):
+		why = fmt.Sprintf("step %d %q failed: ", se.Index, se.Step)
+	}
+	if r.o.Keep {
+		state := "the lab stays up"
+		if why != "" {
+			state = "the lab is left as it is"
+		}
+		fmt.Fprintf(r.o.Out, "%s %s%s (--keep); stop it with: %s\n", r.stamp(), why, state, r.downCommand(false))
+		return err
+	}
+	// Clean up even when ctx was cancelled (Ctrl-C): a lab left behind is worse than a late exit.
+	downCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), downTimeout)
+	defer cancel()
+	failed := r.downLine(downCtx, fmt.Sprintf("%stake %s down", why, r.labWord()))
+	if failed == "" {
+		r.started, r.up = false, false
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("demo %s: taking %s down failed: %s; finish with: %s", r.d.Name, r.labWord(), failed, r.downCommand(true))
+}
+
+// downLine runs Driver.Down as one output line, "label ... ok (1.2s)", or, when it fails, "label ... FAILED
+// (1.2s): why; finish with: COMMAND" with the rest of the failure's output indented below. It returns why,
+// or "" when the lab is down.
+func (r *runner) downLine(ctx context.Context, label string) string {
+	t0 := r.o.Now()
+	fmt.Fprintf(r.o.Out, "%s %s ... ", t0.Format("15:04:05"), label)
+	err := r.drv.Down(ctx)
+	took := r.o.Now().Sub(t0).Seconds()
+	if err == nil {
+		fmt.Fprintf(r.o.Out, "ok (%.1fs)\n", took)
+		return ""
+	}
+	why, rest, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
+	fmt.Fprintf(r.o.Out, "FAILED (%.1fs): %s; finish with: %s\n", took, why, r.downCommand(true))
+	writeIndented(r.o.Out, rest)
+	return why
+}
+
+// labWord names the lab in messages: "lab ospf", or "the lab" when Vars give no name.
+func (r *runner) labWord() string {
+	if name := r.o.Vars["lab"]; name != "" {
+		return "lab " + name
+	}
+	return "the lab"
+}
+
+// downCommand is the command line that stops the demo's lab (and, with purge, deletes its state as the
+// runner does).
+func (r *runner) downCommand(purge bool) string {
+	cmd := "cloonix-labd down"
+	if name := r.o.Vars["lab"]; name != "" {
+		cmd += " --lab " + name
+	}
+	if purge {
+		cmd += " --purge"
+	}
+	return cmd
+}
+
 // fill replaces {name} by vars[name].
 func fill(s string, vars map[string]string) string {
 	for k, v := range vars {
@@ -117,15 +193,16 @@ func fill(s string, vars map[string]string) string {
 }
 
 type runner struct {
-	d   *Demo
-	drv Driver
-	o   Options
-	up  bool // a step brought the lab up and no step took it down
+	d       *Demo
+	drv     Driver
+	o       Options
+	up      bool // a step brought the lab up and no step took it down
+	started bool // an up step started (it may have failed halfway) and no down step completed since
 }
 
 func (r *runner) stamp() string { return r.o.Now().Format("15:04:05") }
 
-// step runs fn as one output line, printing its output below the line when show is set (or when it fails).
+// step runs step number index as one output line, printing its output below the line when show is set (or when it fails).
 func (r *runner) step(ctx context.Context, index int, label string, fn func(context.Context) (string, error), show bool) error {
 	t0 := r.o.Now()
 	fmt.Fprintf(r.o.Out, "%s %s ... ", t0.Format("15:04:05"), label)
@@ -134,9 +211,6 @@ func (r *runner) step(ctx context.Context, index int, label string, fn func(cont
 	if err != nil {
 		fmt.Fprintf(r.o.Out, "FAILED (%.1fs)\n", took)
 		writeIndented(r.o.Out, out)
-		if index == 0 {
-			return fmt.Errorf("step %q failed: %w", label, err)
-		}
 		return &StepError{Index: index, Step: label, Err: err}
 	}
 	fmt.Fprintf(r.o.Out, "ok (%.1fs)\n", took)
@@ -163,6 +237,7 @@ func (r *runner) do(ctx context.Context, s *Step) (string, error) {
 	case ActBuild:
 		return "", r.drv.BuildImages(ctx, r.d.Requires.Images)
 	case ActUp:
+		r.started = true
 		if err := r.drv.Up(ctx); err != nil {
 			return "", err
 		}
@@ -172,7 +247,7 @@ func (r *runner) do(ctx context.Context, s *Step) (string, error) {
 		if err := r.drv.Down(ctx); err != nil {
 			return "", err
 		}
-		r.up = false
+		r.up, r.started = false, false
 		return "", nil
 	case ActSleep:
 		select {

@@ -53,7 +53,7 @@ func TestDemoOSPF(t *testing.T) {
 		"OSPF reconverges: traceroute h1 -> h2 goes r1, r3, r2",
 		"r1 has one neighbor left",
 		"traceroute h1 -> h2 goes r1, r2 again",
-		"down",
+		"take lab ospf down",
 	)
 	// The checks' evidence is printed: each router's neighbours, the ping, both paths.
 	for _, want := range []string{
@@ -86,7 +86,7 @@ func TestDemoBGP(t *testing.T) {
 		"r2 withdraws 192.168.2.0/24: r1 forgets it",
 		"h1 no longer reaches h2",
 		"r2 announces 192.168.2.0/24 again: h1 pings h2",
-		"down",
+		"take lab bgp down",
 	)
 	noQemuLeft(t, "bgp")
 }
@@ -149,7 +149,7 @@ timeout = "1s"
 	if !strings.Contains(r.stderr, `step 4 "h1 says goodbye" failed`) || !strings.Contains(r.stderr, `does not match "goodbye"`) {
 		t.Errorf("the error does not name the failing step: %s", r.stderr)
 	}
-	requireSteps(t, r.stdout, "h1 answers", "down")
+	requireSteps(t, r.stdout, "h1 answers", `step 4 "h1 says goodbye" failed: take lab e2edemo down`)
 	if strings.Contains(r.stdout, "never reached") {
 		t.Error("a step after the failure ran")
 	}

@@ -74,6 +74,22 @@ func listDemos(root fs.FS) error {
 	return nil
 }
 
+// leftover says what an earlier run left of a demo's lab: its daemon up (an earlier --keep), or the state of
+// a run whose daemon is gone (its VMs may still run). The demo owns its lab's name, so Run stops and purges
+// either with `down --purge`.
+func leftover(ctx context.Context, dirs lab.Dirs) string {
+	if labd.IsUp(ctx, dirs.CtlSocket()) {
+		return "its daemon is up"
+	}
+	for _, dir := range []string{dirs.State, dirs.Runtime} {
+		if _, err := os.Stat(dir); err == nil {
+			return "its daemon is gone, its state stays"
+		}
+	}
+	return ""
+}
+
+// playDemo plays the named demo with the cloonix-labd executable itself as the driver.
 func playDemo(ctx context.Context, root fs.FS, name string, keep bool, image string) error {
 	d, err := demo.Load(root, name)
 	if err != nil {
@@ -101,9 +117,6 @@ func playDemo(ctx context.Context, root fs.FS, name string, keep bool, image str
 	if err != nil {
 		return err
 	}
-	if labd.IsUp(ctx, dirs.CtlSocket()) {
-		return fmt.Errorf("demo %s: lab %s is already up (an earlier --keep?); stop it with: cloonix-labd down --lab %s", name, labName, labName)
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("demo %s: find cloonix-labd itself: %w", name, err)
@@ -120,9 +133,10 @@ func playDemo(ctx context.Context, root fs.FS, name string, keep bool, image str
 		},
 	}
 	return demo.Run(ctx, d, drv, demo.Options{
-		Out:     os.Stdout,
-		Keep:    keep,
-		FileDir: dir,
+		Out:      os.Stdout,
+		Keep:     keep,
+		FileDir:  dir,
+		Leftover: leftover(ctx, dirs),
 		Vars: map[string]string{
 			"lab":        labName,
 			"ssh_config": sshConfig,
