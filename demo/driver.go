@@ -27,6 +27,7 @@ type CLIDriver struct {
 	SSHConfig string // the lab's generated ssh_config
 	Socket    string // the daemon's API socket
 	Pusher    PushFunc
+	Keep      bool // pass --keep to up: a lab that fails to come up stays up to be looked at
 
 	mu    sync.Mutex
 	kinds map[string]*kind.Kind
@@ -42,11 +43,15 @@ func (c *CLIDriver) BuildImages(ctx context.Context, names []string) error {
 	return nil
 }
 
-// Up runs `cloonix-labd up LABFILE`, which waits for every VM's sshd. What an earlier run left of the lab
+// Up runs `cloonix-labd up [--keep] LABFILE`, which waits for every VM's sshd. What an earlier run left of the lab
 // (whose overlays, made from an older image, would not start) is the caller's to clear first with Down, as
 // Run does with Options.Leftover.
 func (c *CLIDriver) Up(ctx context.Context) error {
-	_, err := c.labd(ctx, "up", c.LabFile)
+	args := []string{"up", c.LabFile}
+	if c.Keep {
+		args = []string{"up", "--keep", c.LabFile}
+	}
+	_, err := c.labd(ctx, args...)
 	return err
 }
 

@@ -128,6 +128,7 @@ func playDemo(ctx context.Context, root fs.FS, name string, keep bool, image str
 		Lab:       labName,
 		SSHConfig: sshConfig,
 		Socket:    dirs.CtlSocket(),
+		Keep:      keep,
 		Pusher: func(ctx context.Context, vm string, k *kind.Kind, file string, replace bool) (string, error) {
 			return configpush.Push(ctx, configpush.Target{Lab: labName, VM: vm, Kind: k, SSHConfig: sshConfig}, file, replace)
 		},
