@@ -44,6 +44,8 @@ type VMStatus struct {
 	IP          string   `json:"ip,omitempty"`
 	MACs        []string `json:"macs,omitempty"`
 	Console     string   `json:"console,omitempty"`
+	// ConsoleOffset is where the current boot's output starts in the VM's console log.
+	ConsoleOffset int64 `json:"console_offset"`
 }
 
 // Lease is one DHCP lease handed out by a NAT of the lab.

@@ -53,7 +53,9 @@ name = "vm1"
 	labd(t, "--lab", name, "down", "--purge")
 }
 
-// TestUpTimeoutNamesTheVM: when a VM is not ready in time, up fails naming it, with its console's last lines.
+// TestUpTimeoutNamesTheVM: when a VM is not ready in time, up fails naming it, with its console's last lines,
+// and takes the lab down (no daemon, no qemu) unless --keep; a console that stayed empty names the
+// accelerator and what to try.
 func TestUpTimeoutNamesTheVM(t *testing.T) {
 	const name = "e2eslow"
 	file := writeLab(t, `
@@ -63,12 +65,85 @@ name = "e2eslow"
 [[vm]]
 name = "slowvm"
 `)
+	t.Cleanup(func() { labd(t, "--lab", name, "down", "--purge") })
 	r := labd(t, "up", "--timeout", "1s", file)
-	defer labd(t, "--lab", name, "down", "--purge")
 	if r.code == 0 {
 		t.Fatalf("up with a 1 s timeout succeeded: %s", r)
 	}
 	if !strings.Contains(r.stderr, "slowvm is not ready after 1s") || !strings.Contains(r.stderr, "console") {
 		t.Fatalf("timeout error does not name the VM or show its console: %s", r)
+	}
+	if !strings.Contains(r.stderr, "was taken down") || !strings.Contains(r.stderr, filepath.Join(stateDir(name), "vms")) {
+		t.Errorf("a failed up does not say it took the lab down and where the console logs are: %s", r)
+	}
+	assertLabGone(t, name)
+
+	// --keep leaves it up, and says how to stop it.
+	r = labd(t, "up", "--keep", "--timeout", "1s", file)
+	if r.code == 0 || !strings.Contains(r.stderr, "stays up (--keep)") || !strings.Contains(r.stderr, "cloonix-labd down --lab "+name) {
+		t.Fatalf("up --keep: %s", r)
+	}
+	if s := getStatus(t, name); len(s.VMs) != 1 || s.VMs[0].PID == 0 {
+		t.Fatalf("after up --keep the lab is not up: %+v", s)
+	}
+	mustLabd(t, "down", "--lab", name)
+	assertLabGone(t, name)
+
+	// A guest that never prints (a hung KVM forced on, caught before the watchdog's 10 s).
+	extra, _ := fakeKVMPath(t, "hang")
+	r = runCmdEnv(t, 2*time.Minute, nil, append(extra, "CLOONIX_ACCEL=kvm"), filepath.Join(env.bin, "cloonix-labd"), "up", "--timeout", "4s", file)
+	if r.code == 0 || !strings.Contains(r.stderr, "console stayed empty under kvm") || !strings.Contains(r.stderr, "CLOONIX_ACCEL=tcg cloonix-labd up") {
+		t.Errorf("empty console under KVM: the error does not name the accelerator and what to try: %s", r)
+	}
+	assertLabGone(t, name)
+}
+
+// TestUpInterrupted: Ctrl-C while up waits says it was interrupted (not "not ready after 2m") and leaves no
+// daemon and no qemu.
+func TestUpInterrupted(t *testing.T) {
+	const name = "e2eintr"
+	file := writeLab(t, `
+version = 1
+name = "e2eintr"
+[nat]
+[[vm]]
+name = "vm1"
+`)
+	t.Cleanup(func() { labd(t, "--lab", name, "down", "--purge") })
+	cmd := exec.Command(filepath.Join(env.bin, "cloonix-labd"), "up", file)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() { _ = cmd.Process.Kill() }()
+	waitFor(t, time.Minute, "up to wait for a booting vm1", func() bool { return strings.Contains(out.String(), "vm1          booting") })
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("an interrupted up exited 0:\n%s", out.String())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("SIGINT did not end up:\n%s", out.String())
+	}
+	if o := out.String(); !strings.Contains(o, "interrupted while waiting for vm vm1") || !strings.Contains(o, "was taken down") || strings.Contains(o, "not ready after") {
+		t.Errorf("interrupted up says:\n%s", o)
+	}
+	assertLabGone(t, name)
+}
+
+// assertLabGone fails unless the lab has no daemon and no qemu.
+func assertLabGone(t *testing.T, name string) {
+	t.Helper()
+	if pids := qemuPIDs(t, "/cloonix/"+name+"/"); len(pids) > 0 {
+		t.Errorf("qemu left running: %v", pids)
+	}
+	if r := labd(t, "--lab", name, "status"); r.code == 0 {
+		t.Errorf("the lab's daemon still answers: %s", r)
 	}
 }

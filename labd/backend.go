@@ -42,14 +42,15 @@ func (d *Daemon) VMs(ctx context.Context) ([]api.VMStatus, error) {
 		r := d.vms[name]
 		r.mu.Lock()
 		st := api.VMStatus{
-			Name:        name,
-			Kind:        r.spec.Kind.Name,
-			State:       r.state,
-			MemoryMiB:   r.spec.MemoryMiB,
-			CPUs:        r.spec.CPUs,
-			Accel:       r.accel.Name,
-			AccelReason: r.accel.Reason,
-			Console:     r.serialPath(),
+			Name:          name,
+			Kind:          r.spec.Kind.Name,
+			State:         r.state,
+			MemoryMiB:     r.spec.MemoryMiB,
+			CPUs:          r.spec.CPUs,
+			Accel:         r.accel.Name,
+			AccelReason:   r.accel.Reason,
+			Console:       r.serialPath(),
+			ConsoleOffset: r.logOffset,
 		}
 		if r.proc != nil {
 			st.PID = r.proc.Pid

@@ -308,9 +308,15 @@ func (r *vmRun) stop(timeout time.Duration) {
 	proc := r.proc
 	r.stopping = true
 	alive := proc != nil && proc.Alive()
+	silent := fileSize(r.consoleLogPath()) <= r.logOffset
 	r.mu.Unlock()
 	if !alive {
 		return
+	}
+	if silent {
+		// A guest that never printed a byte (paused, hung, or not yet past its firmware) has no handler for
+		// the power button and no data to lose: quit qemu at once instead of waiting out the ACPI timeout.
+		timeout = 0
 	}
 	r.setState(StateStopping)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
@@ -329,12 +335,16 @@ func ConsoleLogPath(stateDir, vmName string) string {
 	return filepath.Join(stateDir, "vms", vmName, "console.log") // lab.Dirs.VMDir + console.log
 }
 
-// ConsoleTail returns the last n lines of a VM's console log, for error messages.
-func ConsoleTail(stateDir, vmName string, n int) string {
-	return tailLines(ConsoleLogPath(stateDir, vmName), n)
+// ConsoleTail returns the last n lines of a VM's console log after offset (where its current boot's output
+// starts: api.VMStatus.ConsoleOffset), for error messages.
+func ConsoleTail(stateDir, vmName string, offset int64, n int) string {
+	return tailLinesFrom(ConsoleLogPath(stateDir, vmName), offset, n)
 }
 
-func tailLines(path string, n int) string {
+// tailLines returns the last n lines of a file, with control characters replaced.
+func tailLines(path string, n int) string { return tailLinesFrom(path, 0, n) }
+
+func tailLinesFrom(path string, from int64, n int) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
@@ -344,10 +354,7 @@ func tailLines(path string, n int) string {
 	if err != nil {
 		return ""
 	}
-	off := st.Size() - 16<<10
-	if off < 0 {
-		off = 0
-	}
+	off := max(st.Size()-16<<10, from, 0)
 	b, _ := readFrom(path, off)
 	lines := strings.Split(strings.TrimRight(string(b), "\r\n"), "\n")
 	if len(lines) > n {

@@ -98,7 +98,7 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 // consoleReport gives a VM's last console lines, or, when its console stayed empty, which accelerator ran
 // it and what to try.
 func consoleReport(dirs lab.Dirs, v api.VMStatus) string {
-	if tail := consoleTail(dirs, v.Name); strings.TrimSpace(tail) != "" {
+	if tail := labd.ConsoleTail(dirs.State, v.Name, v.ConsoleOffset, 15); strings.TrimSpace(tail) != "" {
 		return "last console lines:\n" + tail
 	}
 	qemuLog := filepath.Join(dirs.VMDir(v.Name), "qemu.log")
@@ -143,8 +143,4 @@ func sshAnswers(ctx context.Context, sock, nat, vmName string) bool {
 	}
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	return err == nil && strings.HasPrefix(line, "SSH-")
-}
-
-func consoleTail(dirs lab.Dirs, vmName string) string {
-	return labd.ConsoleTail(dirs.State, vmName, 15)
 }
