@@ -124,6 +124,13 @@ func printStatus(r statusReport) {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d MiB\t%d\t%s\n", v.Name, v.Kind, v.State, v.Accel, pid, v.MemoryMiB, v.CPUs, ip)
 	}
 	w.Flush()
+	// A VM whose accelerator has its own story (restarted under TCG by the watchdog, adopted from a daemon
+	// that chose otherwise) says why.
+	for _, v := range r.VMs {
+		if v.AccelReason != "" && v.AccelReason != r.Lab.AccelReason {
+			fmt.Printf("%s: %s: %s\n", v.Name, v.Accel, v.AccelReason)
+		}
+	}
 	if len(r.Leases) > 0 {
 		fmt.Println()
 		w = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
