@@ -92,6 +92,9 @@ func TestKVMThatHangs(t *testing.T) {
 				if !strings.Contains(s.Lab.AccelReason, "console silent") {
 					t.Errorf("lab reason %q does not say a console stayed silent", s.Lab.AccelReason)
 				}
+				if out := mustLabd(t, "status", "--lab", c.lab); !strings.Contains(out, "vm1: tcg: restarted under TCG") {
+					t.Errorf("status does not say why vm1 runs under TCG:\n%s", out)
+				}
 				if !strings.Contains(r.stdout, "restarted under TCG") {
 					t.Errorf("up did not say it restarted VMs under TCG:\n%s", r.stdout)
 				}
