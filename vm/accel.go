@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,7 +52,7 @@ const DefaultProbeTimeout = 6 * time.Second
 // spins without printing a byte (see REFERENCE.md). Only a boot of the real kernel to its initramfs shows
 // that the lab will run. Anything less is TCG, with the reason in one line.
 //
-// The answer is cached per boot, qemu binary, kernel, initramfs and machine type. Record overwrites it when a
+// The answer is cached per boot, qemu binary, kernel and initramfs content, and machine type. Record overwrites it when a
 // VM shows later that KVM does not work after all (the watchdog in package labd). The environment variable
 // CLOONIX_ACCEL=kvm|tcg overrides the probe; nobody should need it.
 type AccelProbe struct {
@@ -322,20 +324,40 @@ func (p AccelProbe) cacheKey() string {
 	if err != nil {
 		return ""
 	}
-	parts := []string{strings.TrimSpace(string(boot)), p.Machine}
-	for _, f := range []string{path, p.Kernel, p.Initrd} {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	abs, _ := filepath.Abs(path)
+	parts := []string{strings.TrimSpace(string(boot)), p.Machine, fmt.Sprintf("%s:%d:%d", abs, fi.Size(), fi.ModTime().UnixNano())}
+	// The kernel and initramfs by content: every project image carries the same two files, so one probe
+	// answers for all of them (hashing both takes about 10 ms).
+	for _, f := range []string{p.Kernel, p.Initrd} {
 		if f == "" {
 			parts = append(parts, "-")
 			continue
 		}
-		fi, err := os.Stat(f)
+		sum, err := fileSHA256(f)
 		if err != nil {
 			return ""
 		}
-		abs, _ := filepath.Abs(f)
-		parts = append(parts, fmt.Sprintf("%s:%d:%d", abs, fi.Size(), fi.ModTime().UnixNano()))
+		parts = append(parts, sum)
 	}
 	return strings.Join(parts, "|")
+}
+
+// fileSHA256 is the hex sha256 of a file's content.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func readAccelCacheEntries(path string) []accelCacheEntry {

@@ -70,6 +70,7 @@ func newApp() *cli.App {
 			sshConfigCommand(),
 			imageCommand(),
 			kindsCommand(),
+			accelCommand(),
 			linkCommand(),
 			demoCommand(),
 			inventoryCommand(),
