@@ -103,3 +103,47 @@ func TestAccelProbeE2E(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAccelProbe measures the accelerator probe with the tiny image's kernel: a cold probe (boots the
+// kernel under -accel kvm -cpu host: on a host where KVM hangs this is the probe's timeout), the cached
+// answer that every later `up` of the boot reads, and, for scale, the same boot under TCG. bench/probe.sh
+// runs it.
+func BenchmarkAccelProbe(b *testing.B) {
+	b.Setenv("CLOONIX_ACCEL", "")
+	c := &Cache{Dir: DefaultDir()}
+	img, err := c.Lookup("tiny")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cache := filepath.Join(b.TempDir(), "accel.json")
+	p := vm.AccelProbe{Kernel: img.Kernel, Initrd: img.Initrd, Append: img.Append, CacheFile: cache}
+	ctx := context.Background()
+	b.Run("cold", func(b *testing.B) {
+		q := p
+		q.NoCache = true
+		for i := 0; i < b.N; i++ {
+			a := q.Probe(ctx)
+			b.ReportMetric(map[string]float64{"kvm": 1, "tcg": 0}[a.Name], "kvm")
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		if a := p.Probe(ctx); a.Cached {
+			b.Fatal("the first probe claims to be cached")
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if a := p.Probe(ctx); !a.Cached {
+				b.Fatal("not cached")
+			}
+		}
+	})
+	b.Run("tcg-boot", func(b *testing.B) {
+		q := p
+		q.Timeout = 30 * time.Second
+		for i := 0; i < b.N; i++ {
+			if _, err := q.Boot(ctx, "tcg"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
