@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"strings"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -181,7 +180,7 @@ func (n *NAT) serveDNSTCP(l *gonet.TCPListener, dns *dnsserver.Server, workers c
 				n.stats.DNSQueries.Add(1)
 				workers <- struct{}{}
 				ctx, cancel := context.WithTimeout(n.ctx, dnsTimeout)
-				resp, err := dns.HandlePacket(ctx, q)
+				resp, err := dns.HandleTCPMessage(ctx, q) // no UDP truncation over TCP
 				cancel()
 				<-workers
 				if err != nil || len(resp) == 0 || len(resp) > 65535 {
@@ -198,17 +197,13 @@ func (n *NAT) serveDNSTCP(l *gonet.TCPListener, dns *dnsserver.Server, workers c
 	}
 }
 
-// lookupName resolves a VM name to its lease for DNS: through the VM table first, then by the hostname
-// the DHCP client announced.
+// lookupName resolves a VM name of the lab file to its lease for DNS. Only those names resolve: the hostname
+// a DHCP client announces does not, or one guest calling itself "wpad" or "proxy" would answer those names
+// for every guest.
 func (n *NAT) lookupName(name string) (netip.Addr, bool) {
 	if info, err := n.vms.LookupVM(name); err == nil {
 		if ip, ok := n.leaseIP(info); ok {
 			return ip, true
-		}
-	}
-	for _, l := range n.dhcp.Leases() {
-		if l.Hostname != "" && strings.EqualFold(l.Hostname, name) {
-			return l.IP, true
 		}
 	}
 	return netip.Addr{}, false

@@ -87,8 +87,19 @@ func (s *Server) decline(req *dhcpv4.DHCPv4, now time.Time) {
 		return
 	}
 	ip := ipFrom(req.RequestedIPAddress())
-	e := s.byMAC[req.ClientHWAddr.String()]
+	key := req.ClientHWAddr.String()
+	e := s.byMAC[key]
 	if e == nil || e.lease.IP != ip {
+		return
+	}
+	if owner, ok := s.resIP[ip]; ok && owner == key {
+		// A reserved address is the VM's whatever happens: any guest can forge a DECLINE with another
+		// VM's MAC, and giving the owner another address would not cure a real conflict (a static address
+		// set by hand in a guest), so the lease stays. Said at most every logEvery.
+		if ok, held := s.declineLog.allow(now); ok {
+			s.log.Warn("ignoring DHCPDECLINE of a reserved address (forged, or a guest with a static address in conflict)",
+				"mac", key, "ip", ip, "suppressed", held)
+		}
 		return
 	}
 	s.remove(e)
@@ -105,7 +116,9 @@ func (s *Server) decline(req *dhcpv4.DHCPv4, now time.Time) {
 	if len(s.declined) < s.cfg.MaxLeases {
 		s.declined[ip] = now.Add(10 * offerHold)
 	}
-	s.log.Warn("client declined address (in use by someone else?)", "mac", req.ClientHWAddr.String(), "ip", ip)
+	if ok, held := s.declineLog.allow(now); ok {
+		s.log.Warn("client declined address (in use by someone else?)", "mac", key, "ip", ip, "suppressed", held)
+	}
 }
 
 func (s *Server) inform(req *dhcpv4.DHCPv4) (*dhcpv4.DHCPv4, error) {

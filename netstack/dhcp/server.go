@@ -24,10 +24,8 @@ type Server struct {
 	res      map[string]Reservation // key: MAC.String()
 	resIP    map[netip.Addr]string  // reserved IP → MAC.String()
 	declined map[netip.Addr]time.Time
-	full     struct {
-		last       time.Time
-		suppressed int
-	}
+	// Warnings a guest can trigger at packet rate are logged at most every logEvery.
+	full, declineLog rateLimit
 	// nextExpiry is at or before the earliest Expiry in the table (zero =
 	// unknown), so a full table is only scanned when something may expire.
 	nextExpiry time.Time
@@ -275,15 +273,32 @@ func (s *Server) dynamicRows() int {
 	return n
 }
 
-// logFull logs pool or table exhaustion at most every 10 s.
-func (s *Server) logFull(now time.Time, mac net.HardwareAddr) {
-	if !s.full.last.IsZero() && now.Sub(s.full.last) < 10*time.Second {
-		s.full.suppressed++
-		return
+// logEvery is the shortest interval between two warnings of one kind that a guest's packets trigger.
+const logEvery = 10 * time.Second
+
+// rateLimit lets one message through per logEvery and counts the ones it held back.
+type rateLimit struct {
+	last       time.Time
+	suppressed int
+}
+
+// allow reports whether to log now, and how many messages were held back since the last one.
+func (r *rateLimit) allow(now time.Time) (bool, int) {
+	if !r.last.IsZero() && now.Sub(r.last) < logEvery {
+		r.suppressed++
+		return false, 0
 	}
-	s.log.Warn("no address to offer: lease table or pool exhausted", "mac", mac.String(), "leases", len(s.byMAC),
-		"max", s.cfg.MaxLeases, "suppressed", s.full.suppressed)
-	s.full.last, s.full.suppressed = now, 0
+	n := r.suppressed
+	r.last, r.suppressed = now, 0
+	return true, n
+}
+
+// logFull logs pool or table exhaustion, rate-limited.
+func (s *Server) logFull(now time.Time, mac net.HardwareAddr) {
+	if ok, held := s.full.allow(now); ok {
+		s.log.Warn("no address to offer: lease table or pool exhausted", "mac", mac.String(), "leases", len(s.byMAC),
+			"max", s.cfg.MaxLeases, "suppressed", held)
+	}
 }
 
 func (s *Server) hostnameFor(mac net.HardwareAddr, req *dhcpv4.DHCPv4) string {

@@ -518,3 +518,47 @@ func TestReplyDestination(t *testing.T) {
 		t.Errorf("NAK to %s", ReplyDestination(bad, nak))
 	}
 }
+
+// TestDeclineOfReservedAddressIgnored: a DHCPDECLINE with a VM's MAC for its reserved address (which any guest
+// can forge) neither removes the lease nor keeps the address from its VM.
+func TestDeclineOfReservedAddressIgnored(t *testing.T) {
+	vm := mac(t, "52:54:00:00:06:01")
+	reserved := netip.MustParseAddr("10.0.2.150")
+	s, clk := newTestServer(t, func(c *Config) {
+		c.Reservations = []Reservation{{MAC: vm, IP: reserved, Hostname: "r1"}}
+	})
+	if _, ack := dora(t, s, vm); yiaddr(ack) != reserved {
+		t.Fatalf("set-up: VM got %s, want its reservation %s", yiaddr(ack), reserved)
+	}
+	for i := 0; i < 100; i++ {
+		dec, _ := dhcpv4.New(dhcpv4.WithHwAddr(vm), dhcpv4.WithMessageType(dhcpv4.MessageTypeDecline),
+			dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(reserved.AsSlice())),
+			dhcpv4.WithOption(dhcpv4.OptServerIdentifier(testServer.AsSlice())))
+		if r := roundTrip(t, s, dec); r != nil {
+			t.Fatal("DECLINE got a reply")
+		}
+	}
+	if l, ok := s.LeaseFor(vm); !ok || l.IP != reserved {
+		t.Fatalf("a forged DECLINE removed the reserved lease: %+v %v", l, ok)
+	}
+	clk.Advance(time.Minute)
+	if _, ack := dora(t, s, vm); yiaddr(ack) != reserved {
+		t.Fatalf("after DECLINEs the VM got %s, want its reservation %s", yiaddr(ack), reserved)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	var r rateLimit
+	now := time.Unix(1000, 0)
+	if ok, _ := r.allow(now); !ok {
+		t.Fatal("first message held back")
+	}
+	for i := 0; i < 5; i++ {
+		if ok, _ := r.allow(now.Add(time.Second)); ok {
+			t.Fatal("message within logEvery let through")
+		}
+	}
+	if ok, held := r.allow(now.Add(logEvery)); !ok || held != 5 {
+		t.Fatalf("after logEvery: %v, held %d, want true, 5", ok, held)
+	}
+}
