@@ -127,4 +127,3 @@ func TestDHCPHostnameDoesNotResolve(t *testing.T) {
 		t.Fatalf("wpad resolves to %s: a guest's DHCP hostname answers for every guest", ip)
 	}
 }
-
