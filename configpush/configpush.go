@@ -118,14 +118,28 @@ func (t Target) commonOpts() []string {
 	return []string{"-F", t.SSHConfig, "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=30"}
 }
 
-// SCPArgs returns the scp argv (without the program) that copies file to remote on the VM.
+// SCPArgs returns the scp argv (without the program) that copies file to remote on the VM. The local file
+// is passed as an absolute path after "--", so scp reads neither a name with a ':' ("a:b.cfg") as a host
+// nor a name starting with '-' ("-oProxyCommand=…") as an option.
 func (t Target) SCPArgs(file, remote string) []string {
 	var a []string
 	if t.legacySCP() {
 		a = append(a, "-O")
 	}
 	a = append(a, t.commonOpts()...)
-	return append(a, "-q", file, t.host()+":"+remote)
+	return append(a, "-q", "--", localPath(file), t.host()+":"+remote)
+}
+
+// localPath makes file absolute (it starts with '/', so scp sees a local path); if that fails it keeps the
+// name behind "./", which does the same for a relative one.
+func localPath(file string) string {
+	if abs, err := filepath.Abs(file); err == nil {
+		return abs
+	}
+	if strings.HasPrefix(file, "/") {
+		return file
+	}
+	return "./" + file
 }
 
 // SSHArgs returns the ssh argv (without the program) that runs command on the VM.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -268,5 +269,29 @@ func TestBadInput(t *testing.T) {
 	}
 	if c := f.calls(t); len(c) != 0 {
 		t.Errorf("bad input still ran clients: %q", c)
+	}
+}
+
+// TestPushOddFileNames: a local file named like a remote ("a:b.cfg") or like an option ("-oProxyCommand=…")
+// reaches scp as an absolute path after "--", so scp can read it neither as a host nor as an option.
+func TestPushOddFileNames(t *testing.T) {
+	for _, name := range []string{"a:b.cfg", "-oProxyCommand=touch pwned"} {
+		f := newFake(t, "frr", "r1")
+		t.Chdir(f.dir)
+		if err := os.WriteFile(name, []byte("hostname r1\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Push(context.Background(), f.t, name, false); err != nil {
+			t.Fatal(err)
+		}
+		scp := f.calls(t)[0]
+		want := filepath.Join(f.dir, name)
+		i := slices.Index(scp, want)
+		if i < 1 || scp[i-1] != "--" {
+			t.Errorf("%q: scp argv %q, want -- then %q", name, scp, want)
+		}
+		if has(scp, name) {
+			t.Errorf("%q reached scp as given: %q", name, scp)
+		}
 	}
 }

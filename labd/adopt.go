@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cloonix-go/cloonix/atomicfile"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/vm"
 )
@@ -39,11 +40,10 @@ func (r *vmRun) writeRecord() error {
 	if err != nil {
 		return err
 	}
-	tmp := r.recordPath() + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	if err := atomicfile.Write(r.recordPath(), b, 0o600); err != nil {
 		return fmt.Errorf("vm %s: %w", r.spec.Name, err)
 	}
-	return os.Rename(tmp, r.recordPath())
+	return nil
 }
 
 // removeRecord forgets the qemu once it is gone.

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/atomicfile"
 	"github.com/cloonix-go/cloonix/configpush"
 	"github.com/cloonix-go/cloonix/kind"
 	"github.com/cloonix-go/cloonix/labd"
@@ -184,15 +185,11 @@ func saveAll(c *cli.Context, dir string) error {
 	return errors.Join(errs...)
 }
 
-// writeConfigFile writes a saved configuration atomically.
+// writeConfigFile writes a saved configuration atomically, 0600: router configurations hold secrets
+// (password hashes, keys).
 func writeConfigFile(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("save %s: %w", path, err)
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
+		return fmt.Errorf("save: %w", err)
 	}
 	return nil
 }

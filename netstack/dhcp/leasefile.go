@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/cloonix-go/cloonix/atomicfile"
 )
 
 // leaseFile is the on-disk form of the lease table.
@@ -36,32 +37,14 @@ func loadLeases(path string) ([]Lease, error) {
 	return f.Leases, nil
 }
 
-// saveLeases writes leases to path atomically: a temporary file in the same
-// directory (mode 0600), fsync, rename.
+// saveLeases writes leases to path atomically (mode 0600; see package atomicfile).
 func saveLeases(path string, leases []Lease) error {
 	b, err := json.MarshalIndent(leaseFile{Version: leaseFileVersion, Leases: leases}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("dhcp: encode leases: %w", err)
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".leases-*.tmp")
-	if err != nil {
-		return fmt.Errorf("dhcp: write lease file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("dhcp: write lease file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("dhcp: sync lease file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("dhcp: close lease file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("dhcp: replace lease file: %w", err)
+	if err := atomicfile.Write(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("dhcp: lease file: %w", err)
 	}
 	return nil
 }
