@@ -126,11 +126,10 @@ func BenchmarkAccelProbe(b *testing.B) {
 			b.ReportMetric(map[string]float64{"kvm": 1, "tcg": 0}[a.Name], "kvm")
 		}
 	})
+	if a := p.Probe(ctx); a.Cached { // fills the cache for "cached"
+		b.Fatal("the first probe claims to be cached")
+	}
 	b.Run("cached", func(b *testing.B) {
-		if a := p.Probe(ctx); a.Cached {
-			b.Fatal("the first probe claims to be cached")
-		}
-		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			if a := p.Probe(ctx); !a.Cached {
 				b.Fatal("not cached")
