@@ -31,15 +31,19 @@ func (n *NAT) installForwarders() {
 var hostLoopback = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 
 // egressTarget maps the destination a guest used to the address the host dials, or reports false when the
-// policy refuses it: the host alias maps to 127.0.0.1 only with AllowHostLoopback; the gateway, the rest
-// of the NAT's subnet, loopback, multicast, broadcast and unspecified addresses are never dialled.
+// policy refuses it: the host alias maps to 127.0.0.1 only with AllowHostLoopback, and so do this host's own
+// addresses (a service listening on 0.0.0.0 is a host service too); the gateway, the rest of the NAT's
+// subnet, loopback, link-local (cloud metadata), multicast, broadcast and unspecified addresses are never
+// dialled.
 func (n *NAT) egressTarget(dst netip.Addr) (netip.Addr, bool) {
 	switch {
 	case dst == n.cfg.HostAlias:
 		return hostLoopback, n.cfg.AllowHostLoopback
 	case !dst.Is4(), n.cfg.Subnet.Contains(dst), dst.IsLoopback(), dst.IsMulticast(), dst.IsUnspecified(),
-		dst == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		linkLocal4.Contains(dst), dst == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
 		return netip.Addr{}, false
+	case n.host.has(dst):
+		return dst, n.cfg.AllowHostLoopback
 	}
 	return dst, true
 }

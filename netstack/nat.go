@@ -51,6 +51,7 @@ type NAT struct {
 	ep   *link.Endpoint
 	dhcp *dhcp.Server
 
+	host  hostAddrs     // this host's interface addresses, refused to egress
 	dials chan struct{} // semaphore: concurrent connection attempts
 	flows chan struct{} // semaphore: concurrent egress flows
 
