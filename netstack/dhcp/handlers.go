@@ -96,7 +96,7 @@ func (s *Server) decline(req *dhcpv4.DHCPv4, now time.Time) {
 		// A reserved address is the VM's whatever happens: any guest can forge a DECLINE with another
 		// VM's MAC, and giving the owner another address would not cure a real conflict (a static address
 		// set by hand in a guest), so the lease stays. Said at most every logEvery.
-		if ok, held := s.declineLog.allow(now); ok {
+		if ok, held := s.declineLog.Allow(now); ok {
 			s.log.Warn("ignoring DHCPDECLINE of a reserved address (forged, or a guest with a static address in conflict)",
 				"mac", key, "ip", ip, "suppressed", held)
 		}
@@ -116,7 +116,7 @@ func (s *Server) decline(req *dhcpv4.DHCPv4, now time.Time) {
 	if len(s.declined) < s.cfg.MaxLeases {
 		s.declined[ip] = now.Add(10 * offerHold)
 	}
-	if ok, held := s.declineLog.allow(now); ok {
+	if ok, held := s.declineLog.Allow(now); ok {
 		s.log.Warn("client declined address (in use by someone else?)", "mac", key, "ip", ip, "suppressed", held)
 	}
 }

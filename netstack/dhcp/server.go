@@ -11,6 +11,8 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
+
+	"github.com/cloonix-go/cloonix/lograte"
 )
 
 // Server answers DHCPv4 requests for one subnet. It is safe for concurrent use.
@@ -25,7 +27,7 @@ type Server struct {
 	resIP    map[netip.Addr]string  // reserved IP → MAC.String()
 	declined map[netip.Addr]time.Time
 	// Warnings a guest can trigger at packet rate are logged at most every logEvery.
-	full, declineLog rateLimit
+	full, declineLog lograte.Limiter
 	// nextExpiry is at or before the earliest Expiry in the table (zero =
 	// unknown), so a full table is only scanned when something may expire.
 	nextExpiry time.Time
@@ -59,6 +61,7 @@ func NewServer(cfg Config) (*Server, error) {
 		byIP:     map[netip.Addr]*entry{},
 		declined: map[netip.Addr]time.Time{},
 	}
+	s.full.Every, s.declineLog.Every = logEvery, logEvery
 	s.setReservationsLocked(cfg.Reservations)
 	if cfg.LeaseFile != "" {
 		leases, err := loadLeases(cfg.LeaseFile)
@@ -276,26 +279,9 @@ func (s *Server) dynamicRows() int {
 // logEvery is the shortest interval between two warnings of one kind that a guest's packets trigger.
 const logEvery = 10 * time.Second
 
-// rateLimit lets one message through per logEvery and counts the ones it held back.
-type rateLimit struct {
-	last       time.Time
-	suppressed int
-}
-
-// allow reports whether to log now, and how many messages were held back since the last one.
-func (r *rateLimit) allow(now time.Time) (bool, int) {
-	if !r.last.IsZero() && now.Sub(r.last) < logEvery {
-		r.suppressed++
-		return false, 0
-	}
-	n := r.suppressed
-	r.last, r.suppressed = now, 0
-	return true, n
-}
-
 // logFull logs pool or table exhaustion, rate-limited.
 func (s *Server) logFull(now time.Time, mac net.HardwareAddr) {
-	if ok, held := s.full.allow(now); ok {
+	if ok, held := s.full.Allow(now); ok {
 		s.log.Warn("no address to offer: lease table or pool exhausted", "mac", mac.String(), "leases", len(s.byMAC),
 			"max", s.cfg.MaxLeases, "suppressed", held)
 	}

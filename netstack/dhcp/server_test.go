@@ -546,19 +546,3 @@ func TestDeclineOfReservedAddressIgnored(t *testing.T) {
 		t.Fatalf("after DECLINEs the VM got %s, want its reservation %s", yiaddr(ack), reserved)
 	}
 }
-
-func TestRateLimit(t *testing.T) {
-	var r rateLimit
-	now := time.Unix(1000, 0)
-	if ok, _ := r.allow(now); !ok {
-		t.Fatal("first message held back")
-	}
-	for i := 0; i < 5; i++ {
-		if ok, _ := r.allow(now.Add(time.Second)); ok {
-			t.Fatal("message within logEvery let through")
-		}
-	}
-	if ok, held := r.allow(now.Add(logEvery)); !ok || held != 5 {
-		t.Fatalf("after logEvery: %v, held %d, want true, 5", ok, held)
-	}
-}
