@@ -31,6 +31,8 @@ type Config struct {
 	UDPIdleTimeout    time.Duration // an egress UDP flow closes after this long idle, 60 s by default
 	MaxFlows          int           // concurrent egress TCP+UDP flows, 1024 by default
 	MaxDials          int           // concurrent connection attempts (egress and DialVM), 128 by default
+	MaxFlowsPerGuest  int           // egress flows one guest may hold, a quarter of MaxFlows by default
+	MaxDialsPerGuest  int           // egress connection attempts one guest may have pending, a quarter of MaxDials by default
 	Log               *slog.Logger
 }
 
@@ -97,6 +99,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.MaxDials <= 0 {
 		c.MaxDials = 128
+	}
+	if c.MaxFlowsPerGuest <= 0 {
+		c.MaxFlowsPerGuest = max(c.MaxFlows/4, 1)
+	}
+	if c.MaxDialsPerGuest <= 0 {
+		c.MaxDialsPerGuest = max(c.MaxDials/4, 1)
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()

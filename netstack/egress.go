@@ -55,11 +55,18 @@ func toAddr(a tcpip.Address) netip.Addr {
 	return netip.AddrFrom4(a.As4())
 }
 
-// takeFlow reserves a flow slot without waiting; the returned release is idempotent.
-func (n *NAT) takeFlow() (release func(), ok bool) {
+// takeFlow reserves a flow slot for the guest at src, in its own share and in the NAT's total, without
+// waiting; the returned release is idempotent.
+func (n *NAT) takeFlow(src netip.Addr) (release func(), ok bool) {
+	mine, ok := n.quota.take(src, false)
+	if !ok {
+		n.stats.FlowLimitDrops.Add(1)
+		return nil, false
+	}
 	select {
 	case n.flows <- struct{}{}:
 	default:
+		mine()
 		n.stats.FlowLimitDrops.Add(1)
 		return nil, false
 	}
@@ -69,6 +76,7 @@ func (n *NAT) takeFlow() (release func(), ok bool) {
 		once.Do(func() {
 			n.stats.ActiveFlows.Add(-1)
 			<-n.flows
+			mine()
 		})
 	}, true
 }
@@ -83,8 +91,18 @@ func (n *NAT) handleTCP(r *tcp.ForwarderRequest) {
 		r.Complete(true)
 		return
 	}
-	release, ok := n.takeFlow()
+	src := toAddr(id.RemoteAddress)
+	// The forwarder holds the SYN in flight (of MaxDials in all) until Complete: a guest may hold only its
+	// share of them, so one guest dialling a black hole cannot stall everyone's new connections.
+	pending, ok := n.quota.take(src, true)
 	if !ok {
+		n.stats.FlowLimitDrops.Add(1)
+		r.Complete(true)
+		return
+	}
+	release, ok := n.takeFlow(src)
+	if !ok {
+		pending()
 		r.Complete(true)
 		return
 	}
@@ -93,6 +111,7 @@ func (n *NAT) handleTCP(r *tcp.ForwarderRequest) {
 	var d net.Dialer
 	hc, err := d.DialContext(ctx, "tcp", netip.AddrPortFrom(target, id.LocalPort).String())
 	cancel()
+	pending()
 	if err != nil {
 		n.stats.EgressRefused.Add(1)
 		n.log.Debug("egress TCP dial failed", "dst", netip.AddrPortFrom(target, id.LocalPort), "err", err)
@@ -106,6 +125,7 @@ func (n *NAT) handleTCP(r *tcp.ForwarderRequest) {
 		_ = hc.Close()
 		return
 	}
+	boundEgressBuffers(ep)
 	gc := gonet.NewTCPConn(&wq, ep)
 	n.stats.EgressTCP.Add(1)
 	if !n.track(gc) {
@@ -131,7 +151,7 @@ func (n *NAT) handleUDP(r *udp.ForwarderRequest) bool {
 		n.stats.EgressRefused.Add(1)
 		return false
 	}
-	release, ok := n.takeFlow()
+	release, ok := n.takeFlow(toAddr(id.RemoteAddress))
 	if !ok {
 		return true // dropped silently: the guest retries or gives up
 	}

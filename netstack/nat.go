@@ -52,6 +52,7 @@ type NAT struct {
 	dhcp *dhcp.Server
 
 	host  hostAddrs     // this host's interface addresses, refused to egress
+	quota *guestQuotas  // each guest's share of flows and pending dials
 	dials chan struct{} // semaphore: concurrent connection attempts
 	flows chan struct{} // semaphore: concurrent egress flows
 
@@ -115,6 +116,7 @@ func New(cfg Config, vms VMTable) (*NAT, error) {
 		dhcp:    srv,
 		dials:   make(chan struct{}, cfg.MaxDials),
 		flows:   make(chan struct{}, cfg.MaxFlows),
+		quota:   newGuestQuotas(cfg.Subnet, cfg.MaxFlowsPerGuest, cfg.MaxDialsPerGuest, cfg.Log),
 		closers: map[io.Closer]struct{}{},
 	}
 	n.ctx, n.stop = context.WithCancel(context.Background())
@@ -257,6 +259,10 @@ func (n *NAT) HostAlias() netip.Addr { return n.cfg.HostAlias }
 func (n *NAT) MAC() net.HardwareAddr { return n.cfg.MAC }
 
 // Stats returns a snapshot of the NAT's counters.
+// GuestDrops returns, per guest address, how many of its new egress connections were dropped because it
+// held its share of flows or pending dials. Status shows them per VM.
+func (n *NAT) GuestDrops() map[netip.Addr]uint64 { return n.quota.drops() }
+
 func (n *NAT) Stats() StatsSnapshot {
 	rx, rxd, tx, txd := n.ep.Counters()
 	return StatsSnapshot{
