@@ -53,6 +53,9 @@ type StepError struct {
 }
 
 func (e *StepError) Error() string {
+	if errors.Is(e.Err, context.Canceled) {
+		return fmt.Sprintf("interrupted at step %d %q", e.Index, e.Step)
+	}
 	return fmt.Sprintf("step %d %q failed: %v", e.Index, e.Step, e.Err)
 }
 

@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -157,4 +159,68 @@ timeout = "1s"
 		t.Errorf("no FAILED line for the step:\n%s", r.stdout)
 	}
 	noQemuLeft(t, "e2edemo")
+}
+
+// TestDemoOwnsItsLab: a demo stops what an earlier run of it left (a lab kept with --keep), an interrupted
+// demo (SIGTERM) takes its lab down and says so, and the next run just works.
+func TestDemoOwnsItsLab(t *testing.T) {
+	dir := t.TempDir()
+	steps := map[string]string{
+		"quick": "[[step]]\ndo = \"up\"\n[[step]]\nname = \"h1 answers\"\ndo = \"expect\"\nvm = \"h1\"\ncmd = \"echo hi from $(hostname)\"\nmatch = \"hi from h1\"\n",
+		"slow":  "[[step]]\ndo = \"up\"\n[[step]]\nname = \"wait a long time\"\ndo = \"sleep\"\ntimeout = \"5m\"\n",
+	}
+	for name, body := range steps {
+		d := filepath.Join(dir, name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "lab.toml"), []byte("version = 1\nname = \"e2eown\"\n[nat]\n[[vm]]\nname = \"h1\"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "steps.toml"), []byte("title = \""+name+"\"\n[requires]\nimages = [\"tiny\"]\n"+body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { labd(t, "--lab", "e2eown", "down", "--purge") })
+
+	mustLabd(t, "demo", "--keep", "--dir", dir, "quick")
+	if st, _ := getStatus(t, "e2eown").vm("h1"); st != "running" {
+		t.Fatalf("after demo --keep h1 is %q", st)
+	}
+
+	cmd := exec.Command(filepath.Join(env.bin, "cloonix-labd"), "demo", "--dir", dir, "slow")
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() { _ = cmd.Process.Kill() }()
+	waitFor(t, 2*time.Minute, "the slow demo to reach its sleep", func() bool { return strings.Contains(out.String(), "wait a long time ...") })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("an interrupted demo exited 0:\n%s", out.String())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("SIGTERM did not end the demo:\n%s", out.String())
+	}
+	o := out.String()
+	t.Logf("interrupted demo:\n%s", o)
+	for _, want := range []string{"stopping lab e2eown left by an earlier run", "interrupted at step 2", "take lab e2eown down ... ok"} {
+		if !strings.Contains(o, want) {
+			t.Errorf("the interrupted demo does not say %q", want)
+		}
+	}
+	noQemuLeft(t, "e2eown")
+
+	r := labd(t, "demo", "--dir", dir, "quick")
+	if r.code != 0 {
+		t.Fatalf("the demo after an interrupted one: %s", r)
+	}
+	noQemuLeft(t, "e2eown")
 }
