@@ -8,9 +8,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // connectOK is written on a hijacked connection once the backend has dialled.
@@ -23,7 +24,7 @@ func ParseTarget(target string) (host string, port uint16, err error) {
 	if err != nil {
 		return "", 0, Errorf(ErrBadRequest, "bad CONNECT target %q: want VM:PORT, e.g. r1:22", oneLine(target))
 	}
-	if h == "" || strings.ContainsAny(h, " /\\\x00\r\n\t") {
+	if labpath.CheckHost(h) != nil {
 		return "", 0, Errorf(ErrBadRequest, "bad CONNECT target %q: empty or invalid host; want VM:PORT, e.g. r1:22", oneLine(target))
 	}
 	n, err := strconv.ParseUint(p, 10, 16)

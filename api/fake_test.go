@@ -81,7 +81,7 @@ func startEcho(t testing.TB) string {
 // startServer serves a fakeBackend on a socket in a private directory.
 func startServer(t testing.TB) (sock string, fb *fakeBackend) {
 	fb = &fakeBackend{echo: startEcho(t)}
-	sock = filepath.Join(t.TempDir(), "run", "ctl.sock")
+	sock = filepath.Join(t.TempDir(), "run", "api.sock")
 	l, err := Listen(sock)
 	if err != nil {
 		t.Fatal(err)

@@ -145,7 +145,7 @@ func TestMalformedRequests(t *testing.T) {
 
 func TestListen(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "lab")
-	sock := filepath.Join(dir, "ctl.sock")
+	sock := filepath.Join(dir, "api.sock")
 	l, err := Listen(sock)
 	if err != nil {
 		t.Fatal(err)

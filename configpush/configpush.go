@@ -50,7 +50,7 @@ type Target struct {
 	Lab       string     // lab name
 	VM        string     // VM name
 	Kind      *kind.Kind // its kind descriptor (package kind)
-	SSHConfig string     // the lab's generated ssh_config: labd.SSHConfigPath(dirs.State)
+	SSHConfig string     // the lab's generated ssh_config: labpath.Dirs.SSHConfig
 
 	// SCP overrides the kind's choice of scp protocol; the zero value follows the kind.
 	SCP SCPMode

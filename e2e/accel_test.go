@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // fakeKVMPath puts a copy of scripts/fakekvm/qemu-system-x86_64 (a qemu whose "KVM" hangs or aborts, on any
@@ -118,7 +120,7 @@ func TestKVMThatHangs(t *testing.T) {
 // cachedAccel returns the accelerator cached for a qemu binary in the test's runtime directory.
 func cachedAccel(t *testing.T, qemu string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(env.root, "run", "cloonix", "accel.json"))
+	b, err := os.ReadFile(labpath.AccelCache())
 	if err != nil {
 		t.Fatalf("accelerator cache: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cloonix-go/cloonix/api/tunnel"
 	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/netstack/dhcp"
 )
 
@@ -93,7 +94,10 @@ func TestNATAddressesAndNames(t *testing.T) {
 // fail at once with clear reasons.
 func TestNATDialIn(t *testing.T) {
 	name := sharedNATLab(t)
-	sock := filepath.Join(env.root, "run", "cloonix", name, "ctl.sock")
+	sock, err := labpath.CtlSocket(name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := tunnel.Connect(ctx, sock, "nat", "vm1", 22)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // Image is a built guest image.
@@ -29,7 +31,7 @@ type Image struct {
 }
 
 // Cache is a directory of built images, keyed by the hash of their inputs.
-// The zero value uses DefaultDir and slog.Default.
+// The zero value uses labpath.ImageCache and slog.Default.
 type Cache struct {
 	Dir string
 	Log *slog.Logger
@@ -37,22 +39,11 @@ type Cache struct {
 
 const metaFile = "image.json"
 
-// DefaultDir is $XDG_CACHE_HOME/cloonix/images, else ~/.cache/cloonix/images.
-func DefaultDir() string {
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "cloonix", "images")
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".cache", "cloonix", "images")
-	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("cloonix-%d", os.Getuid()), "images")
-}
-
 func (c *Cache) dir() string {
 	if c.Dir != "" {
 		return c.Dir
 	}
-	return DefaultDir()
+	return labpath.ImageCache()
 }
 
 func (c *Cache) log() *slog.Logger {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // testVM is one qemu guest booted by bootFRR.
@@ -40,7 +42,7 @@ func newFRREnv(t *testing.T, ctx context.Context) *frrEnv {
 		"ssh-keygen", "genisoimage")
 	cacheDir := os.Getenv("CLOONIX_TEST_IMAGE_CACHE")
 	if cacheDir == "" {
-		cacheDir = DefaultDir()
+		cacheDir = labpath.ImageCache()
 	}
 	c := &Cache{Dir: cacheDir, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	t0 := time.Now()

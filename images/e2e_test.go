@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 func needTools(t *testing.T, tools ...string) {
@@ -96,7 +98,7 @@ func TestTinyBootsE2E(t *testing.T) {
 		"ssh-keygen", "ssh-keyscan", "genisoimage", "rsync")
 	cacheDir := os.Getenv("CLOONIX_TEST_IMAGE_CACHE")
 	if cacheDir == "" {
-		cacheDir = DefaultDir()
+		cacheDir = labpath.ImageCache()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()

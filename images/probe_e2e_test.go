@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/vm"
 )
 
@@ -45,7 +46,7 @@ func TestAccelProbeE2E(t *testing.T) {
 	t.Setenv("CLOONIX_ACCEL", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	c := &Cache{Dir: DefaultDir(), Log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	c := &Cache{Dir: labpath.ImageCache(), Log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
 	img, err := c.Build(ctx, "tiny")
 	if err != nil {
 		t.Fatal(err)
@@ -110,12 +111,12 @@ func TestAccelProbeE2E(t *testing.T) {
 // runs it.
 func BenchmarkAccelProbe(b *testing.B) {
 	b.Setenv("CLOONIX_ACCEL", "")
-	c := &Cache{Dir: DefaultDir()}
+	c := &Cache{Dir: labpath.ImageCache()}
 	img, err := c.Lookup("tiny")
 	if err != nil {
 		b.Fatal(err)
 	}
-	cache := filepath.Join(b.TempDir(), "accel.json")
+	cache := filepath.Join(b.TempDir(), "probe-cache.json")
 	p := vm.AccelProbe{Kernel: img.Kernel, Initrd: img.Initrd, Append: img.Append, CacheFile: cache}
 	ctx := context.Background()
 	b.Run("cold", func(b *testing.B) {

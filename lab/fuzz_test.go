@@ -3,6 +3,8 @@ package lab
 import (
 	"os"
 	"testing"
+
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // FuzzParse checks that no input makes Parse panic, that failures carry positioned problems, and that
@@ -35,7 +37,7 @@ func FuzzParse(f *testing.F) {
 		}
 		macs := map[string]bool{}
 		for _, vm := range l.VMs {
-			if checkName(vm.Name) != "" || vm.Kind == nil || vm.MemoryMiB <= 0 || vm.CPUs <= 0 {
+			if labpath.NameProblem(vm.Name) != "" || vm.Kind == nil || vm.MemoryMiB <= 0 || vm.CPUs <= 0 {
 				t.Fatalf("accepted bad VM %+v", vm)
 			}
 			for i, n := range vm.NICs {

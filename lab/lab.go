@@ -1,6 +1,6 @@
 // Package lab reads lab files: the TOML schema (version 1), validation that reports every problem at
-// once as "lab.toml:LINE:COL: what is wrong; how to fix it", defaults, MAC derivation, and the lab's
-// runtime and state directories. See examples/labs/two-vms.toml for the commented schema.
+// once as "lab.toml:LINE:COL: what is wrong; how to fix it", defaults and MAC derivation. The name rules and
+// the lab's directories are package labpath's. See examples/labs/two-vms.toml for the commented schema.
 package lab
 
 import (

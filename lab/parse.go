@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // Parse parses, validates and resolves lab file data. name is used in problem positions and as
@@ -214,15 +216,11 @@ func tomlType(v any) string {
 
 // checkName reports an invalid name at the value at path.
 func (p *parser) checkName(path []string, what, name string) bool {
-	why := checkName(name)
+	why := labpath.NameProblem(name)
 	if why == "" {
 		return true
 	}
-	fix := "use lower-case letters, digits and '-', starting with a letter"
-	if s := suggestName(name); s != "" && s != name {
-		fix = fmt.Sprintf("rename it, for example to %q", s)
-	}
-	p.valProblem(path, fmt.Sprintf("%s name %q %s", what, name, why), fix)
+	p.valProblem(path, fmt.Sprintf("%s name %q %s", what, name, why), labpath.NameFix(name))
 	return false
 }
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/cloonix-go/cloonix/atomicfile"
-	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/vm"
 )
 
@@ -28,8 +28,6 @@ type qemuRecord struct {
 	Started   time.Time `json:"started"`
 	Accel     vm.Accel  `json:"accel"` // what the qemu runs with; status shows it after a daemon restart
 }
-
-func (r *vmRun) recordPath() string { return filepath.Join(r.dir, "qemu.json") }
 
 // writeRecord saves the running qemu's identity.
 func (r *vmRun) writeRecord() error {
@@ -92,8 +90,8 @@ func (r *vmRun) adopt() (bool, error) {
 // StopOrphans stops the qemus a lab's daemon left running when it died (it finds them through their
 // qemu.json records, checking pid and start time), and returns the names of the VMs it stopped. `down` uses
 // it when no daemon answers, so that nothing is left running and a purge never strands a live qemu.
-func StopOrphans(ctx context.Context, dirs lab.Dirs, timeout time.Duration) ([]string, error) {
-	records, err := filepath.Glob(filepath.Join(dirs.State, "vms", "*", "qemu.json"))
+func StopOrphans(ctx context.Context, dirs labpath.Dirs, timeout time.Duration) ([]string, error) {
+	records, err := filepath.Glob(dirs.QemuRecord("*"))
 	if err != nil {
 		return nil, err
 	}

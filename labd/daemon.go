@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"syscall"
@@ -15,6 +14,7 @@ import (
 	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/kind"
 	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/sshsetup"
 	"github.com/cloonix-go/cloonix/vm"
 )
@@ -24,7 +24,7 @@ type Options struct {
 	// Lab is the validated lab to run.
 	Lab *lab.Lab
 	// Dirs are the lab's runtime and state directories.
-	Dirs lab.Dirs
+	Dirs labpath.Dirs
 	// QemuBinary is the qemu-system executable; empty means "qemu-system-x86_64".
 	QemuBinary string
 	// StopTimeout bounds how long a VM may take to power off before it is told to quit.
@@ -39,7 +39,7 @@ type Options struct {
 	// ProbeImage gives the project image whose kernel the accelerator probe boots when no VM of the lab
 	// boots one (a lab of vendor images only). It may build the image. Nil means such a lab runs under TCG.
 	ProbeImage func(ctx context.Context) (lab.ImageRef, error)
-	// AccelCache is the accelerator probe's cache file; "" means accel.json in the runtime root.
+	// AccelCache is the accelerator probe's cache file (labpath.AccelCache); "" means no cache: probe every time.
 	AccelCache string
 }
 
@@ -47,7 +47,7 @@ type Options struct {
 type Daemon struct {
 	opts Options
 	lab  *lab.Lab
-	dirs lab.Dirs
+	dirs labpath.Dirs
 	log  *slog.Logger
 	// probe is how the accelerator was decided; accel is the lab's current answer (the watchdog turns it to
 	// TCG when a VM hangs under KVM). Each VM also keeps the accelerator it runs with.
@@ -105,7 +105,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		ready(err)
 		return err
 	}
-	if err := d.dirs.CheckSocketPaths(d.lab); err != nil {
+	if err := checkSocketPaths(d.dirs, d.lab); err != nil {
 		ready(err)
 		return err
 	}
@@ -126,7 +126,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 
 	srv := api.NewServer(d, d.log)
-	l, err := api.Listen(d.socketPath())
+	l, err := api.Listen(d.dirs.CtlSocket())
 	if err != nil {
 		d.teardown()
 		err = fmt.Errorf("control socket: %w", err)
@@ -135,7 +135,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx, l) }()
-	if err := writePIDFile(filepath.Join(d.dirs.Runtime, "labd.pid")); err != nil {
+	if err := writePIDFile(d.dirs.PIDFile()); err != nil {
 		d.log.Warn("pid file", "err", err)
 	}
 	d.log.Info("lab up", "vms", len(d.vms), "accel", d.currentAccel().Name)
@@ -152,17 +152,32 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	d.teardown()
 	cancel()
 	_ = l.Close()
-	_ = os.Remove(d.socketPath())
-	_ = os.Remove(filepath.Join(d.dirs.Runtime, "labd.pid"))
+	_ = os.Remove(d.dirs.CtlSocket())
+	_ = os.Remove(d.dirs.PIDFile())
 	return nil
 }
 
-// socketPath is the control socket of the lab.
-func (d *Daemon) socketPath() string { return filepath.Join(d.dirs.Runtime, "ctl.sock") }
+// checkSocketPaths reports the first socket of lab l whose path is too long for a UNIX socket, with how to
+// fix it.
+func checkSocketPaths(d labpath.Dirs, l *lab.Lab) error {
+	paths := []string{d.CtlSocket()}
+	for _, vm := range l.VMs {
+		paths = append(paths, d.QMPSocket(vm.Name), d.SerialSocket(vm.Name))
+		for _, n := range vm.NICs {
+			paths = append(paths, d.NICSocket(vm.Name, n.Name))
+		}
+	}
+	for _, p := range paths {
+		if err := labpath.CheckSocketPath(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // lock takes the lab's lock file, so two daemons never run the same lab (a second `up` racing the first).
 func (d *Daemon) lock() error {
-	path := filepath.Join(d.dirs.Runtime, "labd.lock")
+	path := d.dirs.LockFile()
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("lock %s: %w", path, err)
@@ -195,7 +210,7 @@ func (d *Daemon) start(ctx context.Context) error {
 	d.keys = keys
 	for _, v := range d.lab.VMs {
 		if v.Kind.Day0 == kind.Day0CVAC {
-			if d.consolePW, err = consolePassword(d.dirs.State); err != nil {
+			if d.consolePW, err = consolePassword(d.dirs.ConsolePassword()); err != nil {
 				return err
 			}
 			break

@@ -21,11 +21,10 @@ func day0Medium(k *kind.Kind) vm.Medium {
 	return vm.MediumVirtioDisk
 }
 
-// consolePassword returns the lab's console password, made at random on first use and kept 0600 in the state
-// directory (console_password). IOS-XE's day-0 user needs one for the serial console; ssh logs in with the
+// consolePassword returns the lab's console password, made at random on first use and kept 0600 in the file
+// at path (labpath.Dirs.ConsolePassword). IOS-XE's day-0 user needs one for the serial console; ssh logs in with the
 // lab's RSA key. No lab shares it, and a lab's own day-0 file can change it (it is applied after ours).
-func consolePassword(stateDir string) (string, error) {
-	path := filepath.Join(stateDir, "console_password")
+func consolePassword(path string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 12 {
 		return strings.TrimSpace(string(b)), nil
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloonix-go/cloonix/kind"
 	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 func testLab(t *testing.T) *lab.Lab {
@@ -93,7 +94,8 @@ func TestOneLineRoundTrip(t *testing.T) {
 
 // TestConsolePasswordIsPerLabAndKept: random, 0600, the same on the next call, different for another lab.
 func TestConsolePasswordIsPerLabAndKept(t *testing.T) {
-	a, b := t.TempDir(), t.TempDir()
+	a := labpath.Dirs{State: t.TempDir()}.ConsolePassword()
+	b := labpath.Dirs{State: t.TempDir()}.ConsolePassword()
 	pa, err := consolePassword(a)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +105,7 @@ func TestConsolePasswordIsPerLabAndKept(t *testing.T) {
 	if pa != again || pa == pb || len(pa) < 12 {
 		t.Fatalf("passwords: %q, again %q, other lab %q", pa, again, pb)
 	}
-	st, err := os.Stat(filepath.Join(a, "console_password"))
+	st, err := os.Stat(a)
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("console_password mode: %v, %v", st.Mode(), err)
 	}
@@ -118,5 +120,17 @@ func TestManagementNAT(t *testing.T) {
 	}
 	if got := managementNAT(l, &l.VMs[2]); got != "edge" { // h1: eth0 on lan12
 		t.Errorf("h1 via %q, want edge", got)
+	}
+}
+
+// TestCheckSocketPaths: a lab whose NIC socket path is too long for a UNIX socket is refused before it starts.
+func TestCheckSocketPaths(t *testing.T) {
+	l := &lab.Lab{Name: "nemo", VMs: []lab.VM{{Name: "vm1", NICs: []lab.NIC{{Name: "eth0"}}}}}
+	if err := checkSocketPaths(labpath.Dirs{Runtime: "/run/user/1000/cloonix/nemo"}, l); err != nil {
+		t.Errorf("short paths: %v", err)
+	}
+	err := checkSocketPaths(labpath.Dirs{Runtime: "/run/" + strings.Repeat("x", 90)}, l)
+	if err == nil || !strings.Contains(err.Error(), "vm1-eth0.sock") || !strings.Contains(err.Error(), "shorter") {
+		t.Errorf("long paths: %v", err)
 	}
 }

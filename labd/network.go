@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/lan"
 	"github.com/cloonix-go/cloonix/netstack"
 	"github.com/cloonix-go/cloonix/netstack/dhcp"
@@ -166,7 +167,7 @@ type natVMTable struct {
 
 // LookupVM implements netstack.VMTable.
 func (t *natVMTable) LookupVM(name string) (netstack.VMInfo, error) {
-	r, ok := t.d.vms[strings.TrimSuffix(strings.ToLower(name), "."+t.d.lab.Name)]
+	r, ok := t.d.vms[labpath.VMOfHost(name, t.d.lab.Name)]
 	if !ok {
 		return netstack.VMInfo{}, fmt.Errorf("%w: %s (known: %s)", netstack.ErrUnknownVM, name, strings.Join(t.d.vmOrder, ", "))
 	}

@@ -7,14 +7,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/cloonix-go/cloonix/api"
-	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // ReadyFD is the file descriptor on which a spawned daemon reports that it is up ("ok") or why it failed.
@@ -22,11 +19,11 @@ const ReadyFD = 3
 
 // Spawn starts `EXE serve LABFILE` as a daemon in its own session, detached from the caller's terminal, and
 // waits until it reports that it is serving or has failed. Its log goes to the lab's state directory.
-func Spawn(ctx context.Context, exe string, args []string, dirs lab.Dirs) (pid int, err error) {
+func Spawn(ctx context.Context, exe string, args []string, dirs labpath.Dirs) (pid int, err error) {
 	if err := dirs.Ensure(); err != nil {
 		return 0, err
 	}
-	logPath := filepath.Join(dirs.State, "labd.log")
+	logPath := dirs.DaemonLog()
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return 0, fmt.Errorf("daemon log: %w", err)
@@ -135,35 +132,3 @@ func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), 
 
 // ExpandError undoes oneLine.
 func ExpandError(s string) string { return strings.ReplaceAll(s, "\x1e", "\n") }
-
-// RunningLabs lists the labs whose daemon answers on its control socket.
-func RunningLabs(ctx context.Context) ([]string, error) {
-	root, err := lab.RuntimeRoot()
-	if err != nil {
-		return nil, err
-	}
-	ents, err := os.ReadDir(root)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range ents {
-		sock := filepath.Join(root, e.Name(), "ctl.sock")
-		if IsUp(ctx, sock) {
-			out = append(out, e.Name())
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// IsUp tells whether a daemon answers on the socket.
-func IsUp(ctx context.Context, sock string) bool {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	_, err := api.NewClient(sock).Lab(ctx)
-	return err == nil
-}

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/vm"
 )
 
@@ -30,7 +30,6 @@ const (
 type vmRun struct {
 	d    *Daemon
 	spec *lab.VM
-	dir  string // state/vms/<name>
 
 	// life serialises what starts and stops the VM's qemu (start, the watchdog's restart, stop), so a stop
 	// never misses a qemu that is being started.
@@ -52,16 +51,16 @@ func newVMRun(d *Daemon, spec *lab.VM) *vmRun {
 	return &vmRun{
 		d:     d,
 		spec:  spec,
-		dir:   d.dirs.VMDir(spec.Name),
 		state: StateCreated,
 	}
 }
 
 // Paths of the VM's files.
-func (r *vmRun) overlayPath() string    { return filepath.Join(r.dir, "disk.qcow2") }
-func (r *vmRun) day0Path() string       { return filepath.Join(r.dir, "day0.iso") }
-func (r *vmRun) consoleLogPath() string { return ConsoleLogPath(r.d.dirs.State, r.spec.Name) }
-func (r *vmRun) qemuLogPath() string    { return filepath.Join(r.dir, "qemu.log") }
+func (r *vmRun) overlayPath() string    { return r.d.dirs.Overlay(r.spec.Name) }
+func (r *vmRun) day0Path() string       { return r.d.dirs.Day0(r.spec.Name) }
+func (r *vmRun) consoleLogPath() string { return r.d.dirs.ConsoleLog(r.spec.Name) }
+func (r *vmRun) qemuLogPath() string    { return r.d.dirs.QemuLog(r.spec.Name) }
+func (r *vmRun) recordPath() string     { return r.d.dirs.QemuRecord(r.spec.Name) }
 func (r *vmRun) qmpPath() string        { return r.d.dirs.QMPSocket(r.spec.Name) }
 func (r *vmRun) serialPath() string     { return r.d.dirs.SerialSocket(r.spec.Name) }
 func (r *vmRun) nicSocketPath(nic lab.NIC) string {
@@ -124,7 +123,7 @@ func (r *vmRun) buildSpec() vm.Spec {
 		QMPSocket:    r.qmpPath(),
 		SerialSocket: r.serialPath(),
 		SerialLog:    r.consoleLogPath(),
-		PIDFile:      filepath.Join(r.d.dirs.Runtime, r.spec.Name+".pid"),
+		PIDFile:      r.d.dirs.QemuPID(r.spec.Name),
 	}
 	for _, nic := range r.spec.NICs {
 		s.NICs = append(s.NICs, vm.NIC{ID: nic.Name, MAC: nic.MAC, Socket: r.nicSocketPath(nic)})
@@ -135,7 +134,7 @@ func (r *vmRun) buildSpec() vm.Spec {
 // start adopts the VM's qemu if an earlier daemon left it running, or else prepares the VM's files and starts
 // its qemu.
 func (r *vmRun) start(ctx context.Context) error {
-	if err := os.MkdirAll(r.dir, 0o700); err != nil {
+	if err := os.MkdirAll(r.d.dirs.VMDir(r.spec.Name), 0o700); err != nil {
 		return fmt.Errorf("vm %s: %w", r.spec.Name, err)
 	}
 	r.life.Lock()
@@ -330,15 +329,10 @@ func (r *vmRun) stop(timeout time.Duration) {
 	r.setState(StateStopped)
 }
 
-// ConsoleLogPath is where a VM's serial console is logged, in the lab's state directory.
-func ConsoleLogPath(stateDir, vmName string) string {
-	return filepath.Join(stateDir, "vms", vmName, "console.log") // lab.Dirs.VMDir + console.log
-}
-
 // ConsoleTail returns the last n lines of a VM's console log after offset (where its current boot's output
-// starts: api.VMStatus.ConsoleOffset), for error messages.
-func ConsoleTail(stateDir, vmName string, offset int64, n int) string {
-	return tailLinesFrom(ConsoleLogPath(stateDir, vmName), offset, n)
+// starts: api.VMStatus.ConsoleOffset), with control characters replaced, for error messages.
+func ConsoleTail(dirs labpath.Dirs, vmName string, offset int64, n int) string {
+	return tailLinesFrom(dirs.ConsoleLog(vmName), offset, n)
 }
 
 // tailLines returns the last n lines of a file, with control characters replaced.

@@ -61,7 +61,7 @@ type AccelProbe struct {
 	// Kernel and Initrd are the guest kernel and the project's initramfs (which knows ProbeArg); Append is
 	// the image's kernel command line, to which the probe adds ProbeArg. Without a kernel the answer is TCG.
 	Kernel, Initrd, Append string
-	CacheFile              string        // "" means accel.json in the per-user runtime directory
+	CacheFile              string        // the cache (labpath.AccelCache); "" means no cache: probe every time
 	NoCache                bool          // probe even if the answer is cached, and do not write it
 	Timeout                time.Duration // 0 means DefaultProbeTimeout
 
@@ -78,9 +78,6 @@ func (p AccelProbe) withDefaults() AccelProbe {
 	if p.Timeout == 0 {
 		p.Timeout = DefaultProbeTimeout
 	}
-	if p.CacheFile == "" {
-		p.CacheFile = filepath.Join(runtimeBase(), "accel.json")
-	}
 	return p
 }
 
@@ -93,21 +90,25 @@ func (p AccelProbe) Probe(ctx context.Context) Accel {
 	}
 	p = p.withDefaults()
 	key := p.cacheKey()
-	if !p.NoCache && key != "" {
+	cached := !p.NoCache && p.CacheFile != "" && key != ""
+	if cached {
 		if a, ok := readAccelCache(p.CacheFile, key); ok {
 			return a
 		}
 	}
 	a := p.probe(ctx)
-	if !p.NoCache && key != "" && ctx.Err() == nil {
+	if cached && ctx.Err() == nil {
 		_ = writeAccelCache(p.CacheFile, key, a)
 	}
 	return a
 }
 
 // Record stores a verdict for this configuration, replacing the probe's: a VM that hung under KVM although
-// the probe passed makes every later start of this boot use TCG.
+// the probe passed makes every later start of this boot use TCG. Without a CacheFile it does nothing.
 func (p AccelProbe) Record(a Accel) error {
+	if p.CacheFile == "" {
+		return nil // no cache: nothing to remember
+	}
 	p = p.withDefaults()
 	key := p.cacheKey()
 	if key == "" {
@@ -406,13 +407,4 @@ func writeAccelCache(path, key string, a Accel) error {
 		return fmt.Errorf("accelerator cache: %w", err)
 	}
 	return nil
-}
-
-// runtimeBase is the per-user runtime directory cloonix uses ($XDG_RUNTIME_DIR/cloonix, else
-// /tmp/cloonix-UID), the parent of the per-lab directories.
-func runtimeBase() string {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "cloonix")
-	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("cloonix-%d", os.Getuid()))
 }

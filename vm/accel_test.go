@@ -26,7 +26,7 @@ func fakeProbe(t *testing.T, body string) AccelProbe {
 		}
 	}
 	return AccelProbe{Qemu: qemu, Kernel: files["vmlinuz"], Initrd: files["initrd.img"], kvmDevice: files["kvm"],
-		CacheFile: filepath.Join(dir, "accel.json"), Timeout: 2 * time.Second}
+		CacheFile: filepath.Join(dir, "probe-cache.json"), Timeout: 2 * time.Second}
 }
 
 func TestProbeVerdicts(t *testing.T) {
@@ -153,7 +153,7 @@ func TestProbeCacheAndRecord(t *testing.T) {
 }
 
 func TestAccelCacheKeyedByBoot(t *testing.T) {
-	cache := filepath.Join(shortTempDir(t), "accel.json")
+	cache := filepath.Join(shortTempDir(t), "probe-cache.json")
 	if err := writeAccelCache(cache, "boot-a|pc|q", Accel{Name: "kvm", Reason: "r"}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,10 @@ import (
 	"bufio"
 	"errors"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // Target is where a server name leads.
@@ -20,67 +21,24 @@ type Target struct {
 	Config string
 }
 
-// ConfigPath returns the client config file:
-// $XDG_CONFIG_HOME/cloonix/config.toml, else ~/.config/cloonix/config.toml.
-func ConfigPath() string {
-	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
-		return filepath.Join(d, "cloonix", "config.toml")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".config", "cloonix", "config.toml")
-}
-
-// RuntimeDir returns the runtime directory of the local lab name:
-// $XDG_RUNTIME_DIR/cloonix/<name>, else /tmp/cloonix-$UID/<name>. It must
-// agree with package lab.
-func RuntimeDir(name string) string {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "cloonix", name)
-	}
-	return filepath.Join("/tmp", "cloonix-"+strconv.Itoa(os.Getuid()), name)
-}
-
-// StateDir returns the state directory of the local lab name:
-// $XDG_STATE_HOME/cloonix/<name>, else ~/.local/state/cloonix/<name>.
-func StateDir(name string) string {
-	return filepath.Join(stateRoot(), name)
-}
-
-func stateRoot() string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "cloonix")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".local", "state", "cloonix")
-}
-
-// StateRoot returns the directory holding every lab's state directory.
-func StateRoot() string { return stateRoot() }
-
-// SocketPath returns the control socket of the local lab name.
-func SocketPath(name string) string { return filepath.Join(RuntimeDir(name), "ctl.sock") }
-
-// CheckName checks a server or lab name used in paths.
-func CheckName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
-		return errors.New("invalid server name " + strconv.Quote(name) + ": use a lab name such as nemo")
-	}
-	return nil
-}
-
-// Resolve looks name up in the client config (ConfigPath). With no entry,
-// the name is the local lab of that name. A missing config file is not an
-// error; a malformed one is, naming file and line.
+// Resolve looks name up in the client config (labpath.ConfigFile). With no
+// entry, the name is the local lab of that name. A missing config file is not
+// an error, nor is an environment without HOME (there is no config to read);
+// a malformed file is, naming file and line.
 func Resolve(name string) (Target, error) {
-	if err := CheckName(name); err != nil {
+	sock, err := labpath.CtlSocket(name)
+	if err != nil {
 		return Target{}, err
 	}
-	path := ConfigPath()
+	t := Target{Name: name, Socket: sock}
+	path, err := labpath.ConfigFile()
+	if err != nil {
+		return t, nil
+	}
 	servers, err := ReadConfig(path)
 	if err != nil {
 		return Target{}, err
 	}
-	t := Target{Name: name, Socket: SocketPath(name)}
 	if e, ok := servers[name]; ok {
 		t.Config = path
 		if s := e["socket"]; s != "" {
@@ -144,7 +102,7 @@ func parseConfig(path string, sc *bufio.Scanner) (map[string]map[string]string, 
 				continue
 			}
 			name, err := unquoteKey(strings.TrimSpace(rest))
-			if err != nil || CheckName(name) != nil {
+			if err != nil || labpath.NameProblem(name) != "" {
 				return nil, bad("bad server name in " + hdr + "; write [server.NAME]")
 			}
 			if out[name] == nil {

@@ -2,6 +2,8 @@ package tunnel
 
 import (
 	"bufio"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -30,17 +32,34 @@ socket = "esc\"aped"
 	}
 }
 
-func TestDirs(t *testing.T) {
-	t.Setenv("XDG_RUNTIME_DIR", "")
-	t.Setenv("XDG_STATE_HOME", "/st")
-	if got := SocketPath("nemo"); !strings.HasPrefix(got, "/tmp/cloonix-") || !strings.HasSuffix(got, "/nemo/ctl.sock") {
-		t.Errorf("SocketPath = %q", got)
-	}
+func TestResolve(t *testing.T) {
+	root := t.TempDir()
 	t.Setenv("XDG_RUNTIME_DIR", "/run/user/7")
-	if got := SocketPath("nemo"); got != "/run/user/7/cloonix/nemo/ctl.sock" {
-		t.Errorf("SocketPath = %q", got)
+	t.Setenv("XDG_CONFIG_HOME", root)
+	if err := os.MkdirAll(filepath.Join(root, "cloonix"), 0o700); err != nil {
+		t.Fatal(err)
 	}
-	if got := StateDir("nemo"); got != "/st/cloonix/nemo" {
-		t.Errorf("StateDir = %q", got)
+	cfg := "[server.far]\nsocket = \"/x/ctl.sock\"\n[server.away]\nssh = 'me@host'\n"
+	if err := os.WriteFile(filepath.Join(root, "cloonix", "config.toml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Resolve("nemo"); err != nil || got.Socket != "/run/user/7/cloonix/nemo/ctl.sock" || got.Config != "" {
+		t.Errorf("Resolve(nemo) = %+v, %v", got, err)
+	}
+	if got, err := Resolve("far"); err != nil || got.Socket != "/x/ctl.sock" || got.Config == "" {
+		t.Errorf("Resolve(far) = %+v, %v", got, err)
+	}
+	if _, err := Resolve("away"); err == nil || !strings.Contains(err.Error(), "not supported yet") {
+		t.Errorf("Resolve(away) = %v", err)
+	}
+	if _, err := Resolve("../x"); err == nil {
+		t.Error("Resolve(../x) succeeded")
+	}
+	// Without HOME or XDG_CONFIG_HOME there is no config to read: the name is the local lab, and no file
+	// relative to the working directory is read.
+	t.Setenv("XDG_CONFIG_HOME", "")
+	t.Setenv("HOME", "")
+	if got, err := Resolve("far"); err != nil || got.Socket != "/run/user/7/cloonix/far/ctl.sock" {
+		t.Errorf("Resolve(far) without HOME = %+v, %v", got, err)
 	}
 }

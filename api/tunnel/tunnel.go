@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // ViaHeader names the entity through which the daemon dials (api.ViaHeader).
@@ -41,8 +43,8 @@ func Connect(ctx context.Context, socketPath, entity, host string, port uint16) 
 	if entity == "" || strings.ContainsAny(entity, "\r\n") {
 		return nil, errors.New("entity must be a non-empty name, e.g. nat")
 	}
-	if host == "" || strings.ContainsAny(host, " \r\n\t") {
-		return nil, errors.New("host must be a non-empty VM name without spaces")
+	if err := labpath.CheckHost(host); err != nil {
+		return nil, err
 	}
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", socketPath)

@@ -2,12 +2,11 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/vm"
 )
 
@@ -27,12 +26,8 @@ func accelCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("accel: no guest kernel to probe with: %w", err)
 			}
-			root, err := lab.RuntimeRoot()
-			if err != nil {
-				return err
-			}
 			p := vm.AccelProbe{Kernel: img.Kernel, Initrd: img.Initrd, Append: img.Append,
-				CacheFile: filepath.Join(root, "accel.json"), NoCache: c.Bool("fresh")}
+				CacheFile: labpath.AccelCache(), NoCache: c.Bool("fresh")}
 			start := time.Now()
 			a := p.Probe(c.Context)
 			if c.Context.Err() != nil {

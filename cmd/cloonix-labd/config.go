@@ -13,7 +13,6 @@ import (
 	"github.com/cloonix-go/cloonix/atomicfile"
 	"github.com/cloonix-go/cloonix/configpush"
 	"github.com/cloonix-go/cloonix/kind"
-	"github.com/cloonix-go/cloonix/labd"
 )
 
 // configCommand is `config push` and `config save`: configuration by file, for every kind, through the
@@ -143,7 +142,7 @@ func vmTarget(c *cli.Context, t target, v api.VMStatus) (configpush.Target, erro
 	if err != nil {
 		return configpush.Target{}, err
 	}
-	tg := configpush.Target{Lab: t.name, VM: v.Name, Kind: k, SSHConfig: labd.SSHConfigPath(t.dirs.State), SCP: mode}
+	tg := configpush.Target{Lab: t.name, VM: v.Name, Kind: k, SSHConfig: t.dirs.SSHConfig(), SCP: mode}
 	// The ssh_config runs cloonix-proxy from PATH: make sure the one next to this binary is found.
 	if exe, err := os.Executable(); err == nil {
 		tg.Env = []string{"PATH=" + filepath.Dir(exe) + string(os.PathListSeparator) + os.Getenv("PATH")}

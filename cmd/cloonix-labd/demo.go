@@ -10,12 +10,13 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/configpush"
 	"github.com/cloonix-go/cloonix/demo"
 	"github.com/cloonix-go/cloonix/examples/demos"
 	"github.com/cloonix-go/cloonix/kind"
 	"github.com/cloonix-go/cloonix/lab"
-	"github.com/cloonix-go/cloonix/labd"
+	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/sshsetup"
 )
 
@@ -77,8 +78,8 @@ func listDemos(root fs.FS) error {
 // leftover says what an earlier run left of a demo's lab: its daemon up (an earlier --keep), or the state of
 // a run whose daemon is gone (its VMs may still run). The demo owns its lab's name, so Run stops and purges
 // either with `down --purge`.
-func leftover(ctx context.Context, dirs lab.Dirs) string {
-	if labd.IsUp(ctx, dirs.CtlSocket()) {
+func leftover(ctx context.Context, dirs labpath.Dirs) string {
+	if api.NewClient(dirs.CtlSocket()).IsUp(ctx) {
 		return "its daemon is up"
 	}
 	for _, dir := range []string{dirs.State, dirs.Runtime} {
@@ -113,7 +114,7 @@ func playDemo(ctx context.Context, root fs.FS, name string, keep bool, image str
 	if err != nil {
 		return err
 	}
-	dirs, err := lab.DirsFor(labName)
+	dirs, err := labpath.For(labName)
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func playDemo(ctx context.Context, root fs.FS, name string, keep bool, image str
 	if err != nil {
 		return fmt.Errorf("demo %s: find cloonix-labd itself: %w", name, err)
 	}
-	sshConfig := labd.SSHConfigPath(dirs.State)
+	sshConfig := dirs.SSHConfig()
 	drv := &demo.CLIDriver{
 		Exe:       exe,
 		LabFile:   labFile,

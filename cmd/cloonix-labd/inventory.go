@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -41,7 +40,7 @@ func inventoryCommand() *cli.Command {
 				return err
 			}
 			if out == "" {
-				out = filepath.Join(t.dirs.State, inventory.FileName)
+				out = t.dirs.Inventory()
 			}
 			if err := os.WriteFile(out, data, 0o644); err != nil {
 				return fmt.Errorf("write inventory: %w", err)

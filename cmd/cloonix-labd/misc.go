@@ -12,14 +12,14 @@ import (
 	"github.com/cloonix-go/cloonix/images"
 	"github.com/cloonix-go/cloonix/kind"
 	"github.com/cloonix-go/cloonix/lab"
-	"github.com/cloonix-go/cloonix/labd"
+	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/sshsetup"
 	"github.com/cloonix-go/cloonix/vm"
 )
 
 // labEnv resolves image names through the image cache and reads the host's memory.
 func labEnv() lab.Env {
-	cache := &images.Cache{Dir: images.DefaultDir()}
+	cache := &images.Cache{Dir: labpath.ImageCache()}
 	return lab.Env{
 		ResolveImage: func(name string) (lab.ImageRef, error) {
 			img, err := cache.Lookup(name)
@@ -76,9 +76,9 @@ func sshConfigCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			path := labd.SSHConfigPath(t.dirs.State)
+			path := t.dirs.SSHConfig()
 			if c.Bool("fdpass") {
-				path = labd.FdpassSSHConfigPath(t.dirs.State)
+				path = t.dirs.FdpassSSHConfig()
 			}
 			if _, err := os.Stat(path); err != nil {
 				return fmt.Errorf("lab %s has no ssh_config yet (%v); bring it up first: cloonix-labd up LABFILE", t.name, err)
@@ -109,7 +109,7 @@ func imageCommand() *cli.Command {
 					if name == "" {
 						return fmt.Errorf("usage: cloonix-labd image build NAME (one of %v)", images.Recipes())
 					}
-					cache := &images.Cache{Dir: images.DefaultDir(), Log: cliLogger()}
+					cache := &images.Cache{Dir: labpath.ImageCache(), Log: cliLogger()}
 					start := time.Now()
 					img, err := cache.Build(c.Context, name)
 					if err != nil {
@@ -123,7 +123,7 @@ func imageCommand() *cli.Command {
 				Name:  "list",
 				Usage: "list built images with their sizes",
 				Action: func(c *cli.Context) error {
-					cache := &images.Cache{Dir: images.DefaultDir()}
+					cache := &images.Cache{Dir: labpath.ImageCache()}
 					imgs, err := cache.List()
 					if err != nil {
 						return err

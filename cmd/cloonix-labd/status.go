@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -15,14 +14,14 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/cloonix-go/cloonix/api"
-	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labd"
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // target is the lab a command acts on.
 type target struct {
 	name string
-	dirs lab.Dirs
+	dirs labpath.Dirs
 	sock string
 }
 
@@ -31,7 +30,7 @@ type target struct {
 func resolveLab(c *cli.Context) (target, error) {
 	name := labName(c)
 	if name == "" {
-		up, err := labd.RunningLabs(c.Context)
+		up, err := api.RunningLabs(c.Context)
 		if err != nil {
 			return target{}, err
 		}
@@ -44,19 +43,20 @@ func resolveLab(c *cli.Context) (target, error) {
 			return target{}, fmt.Errorf("several labs are up (%s); name one with --lab NAME", strings.Join(up, ", "))
 		}
 	}
-	dirs, err := lab.DirsFor(name)
+	dirs, err := labpath.For(name)
 	if err != nil {
 		return target{}, err
 	}
-	return target{name: name, dirs: dirs, sock: filepath.Join(dirs.Runtime, "ctl.sock")}, nil
+	return target{name: name, dirs: dirs, sock: dirs.CtlSocket()}, nil
 }
 
 // requireUp fails with a clear message when the lab's daemon does not answer.
 func (t target) requireUp(ctx context.Context) (*api.Client, error) {
-	if !labd.IsUp(ctx, t.sock) {
+	client := api.NewClient(t.sock)
+	if !client.IsUp(ctx) {
 		return nil, fmt.Errorf("lab %s is not up; start it with: cloonix-labd up LABFILE", t.name)
 	}
-	return api.NewClient(t.sock), nil
+	return client, nil
 }
 
 // upLab resolves the lab a command acts on and fails unless its daemon answers.
@@ -154,7 +154,7 @@ func downCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if !labd.IsUp(c.Context, t.sock) {
+			if !api.NewClient(t.sock).IsUp(c.Context) {
 				// A daemon that died leaves its VMs running: stop them first, so nothing is left behind.
 				stopped, err := labd.StopOrphans(c.Context, t.dirs, 20*time.Second)
 				if err != nil {

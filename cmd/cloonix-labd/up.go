@@ -14,6 +14,7 @@ import (
 	"github.com/cloonix-go/cloonix/images"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labd"
+	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/sshsetup"
 )
 
@@ -45,12 +46,12 @@ func upCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			dirs, err := lab.DirsFor(l.Name)
+			dirs, err := labpath.For(l.Name)
 			if err != nil {
 				return err
 			}
 			sock := dirs.CtlSocket()
-			if labd.IsUp(c.Context, sock) {
+			if api.NewClient(sock).IsUp(c.Context) {
 				return fmt.Errorf("lab %s is already up; run: cloonix-labd down --lab %s", l.Name, l.Name)
 			}
 			if c.Bool("foreground") {
@@ -68,11 +69,11 @@ func upCommand() *cli.Command {
 			pid, err := labd.Spawn(c.Context, exe, []string{"serve", abs}, dirs)
 			if err != nil {
 				if c.Context.Err() != nil {
-					return fmt.Errorf("lab %s: interrupted while its daemon was starting; the daemon stopped what it had started (its log: %s)", l.Name, filepath.Join(dirs.State, "labd.log"))
+					return fmt.Errorf("lab %s: interrupted while its daemon was starting; the daemon stopped what it had started (its log: %s)", l.Name, dirs.DaemonLog())
 				}
 				return fmt.Errorf("lab %s: %s", l.Name, labd.ExpandError(err.Error()))
 			}
-			fmt.Printf("%s lab %s: daemon pid %d, log %s\n", stamp(), l.Name, pid, filepath.Join(dirs.State, "labd.log"))
+			fmt.Printf("%s lab %s: daemon pid %d, log %s\n", stamp(), l.Name, pid, dirs.DaemonLog())
 			if c.Bool("no-wait") {
 				fmt.Printf("%s lab %s: every VM has started; not waiting for them to be ready. Follow with: cloonix-labd status --lab %s\n", stamp(), l.Name, l.Name)
 				return nil
@@ -95,8 +96,8 @@ func upCommand() *cli.Command {
 
 // failedUp handles an `up` whose wait failed or was interrupted: unless keep is set it takes the lab down, so
 // nothing is left running to block the next try, and it says where to look at what failed.
-func failedUp(ctx context.Context, client *api.Client, l *lab.Lab, dirs lab.Dirs, keep bool, cause error) error {
-	logs := filepath.Join(dirs.State, "vms", "<vm>", "console.log")
+func failedUp(ctx context.Context, client *api.Client, l *lab.Lab, dirs labpath.Dirs, keep bool, cause error) error {
+	logs := dirs.ConsoleLog("<vm>")
 	if keep {
 		return fmt.Errorf("%w\nthe lab stays up (--keep): look with cloonix-labd status --lab %s and cloonix-labd console --lab %s VM (console logs: %s); stop it with: cloonix-labd down --lab %s",
 			cause, l.Name, l.Name, logs, l.Name)
@@ -151,7 +152,7 @@ func serveCommand() *cli.Command {
 				ready(err)
 				return err
 			}
-			dirs, err := lab.DirsFor(l.Name)
+			dirs, err := labpath.For(l.Name)
 			if err != nil {
 				ready(err)
 				return err
@@ -162,20 +163,15 @@ func serveCommand() *cli.Command {
 }
 
 // serveLab runs the daemon for a lab in this process until ctx ends or a client asks for down.
-func serveLab(ctx context.Context, l *lab.Lab, dirs lab.Dirs, ready func(error)) error {
+func serveLab(ctx context.Context, l *lab.Lab, dirs labpath.Dirs, ready func(error)) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	home, _ := os.UserHomeDir()
 	userKeys, err := sshsetup.UserPublicKeys(home, os.Getenv("SSH_AUTH_SOCK"))
 	if err != nil {
 		log.Warn("user keys", "err", err)
 	}
-	root, err := lab.RuntimeRoot()
-	if err != nil {
-		ready(err)
-		return err
-	}
 	d, err := labd.New(labd.Options{Lab: l, Dirs: dirs, Log: log, Ready: ready, UserKeys: userKeys,
-		ProbeImage: probeImage, AccelCache: filepath.Join(root, "accel.json")})
+		ProbeImage: probeImage, AccelCache: labpath.AccelCache()})
 	if err != nil {
 		ready(err)
 		return err
@@ -186,7 +182,7 @@ func serveLab(ctx context.Context, l *lab.Lab, dirs lab.Dirs, ready func(error))
 // probeImage is the image whose kernel the accelerator probe boots for a lab with no VM on a project image
 // (IOS-XE only): the tiny image, built if it is not yet.
 func probeImage(ctx context.Context) (lab.ImageRef, error) {
-	cache := &images.Cache{Dir: images.DefaultDir(), Log: cliLogger()}
+	cache := &images.Cache{Dir: labpath.ImageCache(), Log: cliLogger()}
 	img, err := cache.Lookup("tiny")
 	if err != nil {
 		if img, err = cache.Build(ctx, "tiny"); err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/cloonix-go/cloonix/api/tunnel"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labd"
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // waitUp follows the lab's VMs through created → booting → running, printing each change (and each VM the
@@ -20,7 +20,7 @@ import (
 // fails naming the VM that is not ready, with the tail of its console log, or saying the wait was
 // interrupted.
 func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duration) error {
-	dirs, err := lab.DirsFor(l.Name)
+	dirs, err := labpath.For(l.Name)
 	if err != nil {
 		return err
 	}
@@ -97,11 +97,11 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 
 // consoleReport gives a VM's last console lines, or, when its console stayed empty, which accelerator ran
 // it and what to try.
-func consoleReport(dirs lab.Dirs, v api.VMStatus) string {
-	if tail := labd.ConsoleTail(dirs.State, v.Name, v.ConsoleOffset, 15); strings.TrimSpace(tail) != "" {
+func consoleReport(dirs labpath.Dirs, v api.VMStatus) string {
+	if tail := labd.ConsoleTail(dirs, v.Name, v.ConsoleOffset, 15); strings.TrimSpace(tail) != "" {
 		return "last console lines:\n" + tail
 	}
-	qemuLog := filepath.Join(dirs.VMDir(v.Name), "qemu.log")
+	qemuLog := dirs.QemuLog(v.Name)
 	hint := "look at qemu's log " + qemuLog + "; if the image is broken, rebuild it with: cloonix-labd image build tiny"
 	if v.Accel == "kvm" {
 		hint = "KVM may hang on this host without a sound; try TCG with: CLOONIX_ACCEL=tcg cloonix-labd up LABFILE (and see " + qemuLog + ")"

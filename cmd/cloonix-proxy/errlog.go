@@ -7,27 +7,23 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloonix-go/cloonix/api/tunnel"
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // fail reports err on stderr as "cloonix-proxy: <reason>" and appends it to
-// proxy.log, because libssh (Ansible) discards a ProxyCommand's stderr. The
-// log is the lab's state directory if it exists, else the state root
-// ($XDG_STATE_HOME/cloonix/proxy.log), so that a mistyped name does not
-// create a lab directory.
+// proxy.log, because libssh (Ansible) discards a ProxyCommand's stderr:
+// the lab's, or the state root's for a name that is no lab (labpath.ProxyLog).
 func fail(server string, args []string, err error) {
 	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
 	os.Stderr.WriteString("cloonix-proxy: " + msg + "\n")
-	dir := tunnel.StateRoot()
-	if server != "" && tunnel.CheckName(server) == nil {
-		if fi, err := os.Stat(tunnel.StateDir(server)); err == nil && fi.IsDir() {
-			dir = tunnel.StateDir(server)
-		}
+	path, err := labpath.ProxyLog(server)
+	if err != nil {
+		return // no HOME and no XDG_STATE_HOME: stderr is all there is
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "proxy.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return
 	}

@@ -3,8 +3,8 @@
 // sends one CONNECT request and then copies bytes between stdio and the
 // socket (or, with --fdpass, hands the socket itself to ssh).
 //
-// It imports only package api/tunnel and a few small standard packages, so
-// that it starts in about a millisecond.
+// It imports only packages api/tunnel and labpath and a few small standard
+// packages, so that it starts in about a millisecond.
 package main
 
 import (
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cloonix-go/cloonix/api/tunnel"
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -94,7 +95,10 @@ func parseArgs(args []string) (options, int, error) {
 		return o, -1, err
 	}
 	o.host, o.port = host, port
-	if err := tunnel.CheckName(o.server); err != nil {
+	if err := labpath.CheckName("lab", o.server); err != nil {
+		return o, -1, err
+	}
+	if err := labpath.CheckHost(o.host); err != nil {
 		return o, -1, err
 	}
 	if o.entity == "" {
@@ -113,9 +117,6 @@ func splitHostPort(s string) (string, uint16, error) {
 	n, err := strconv.ParseUint(port, 10, 16)
 	if err != nil || n == 0 {
 		return "", 0, errors.New("bad port in " + strconv.Quote(s) + ": want HOST or HOST:PORT with PORT 1..65535")
-	}
-	if host == "" {
-		return "", 0, errors.New("empty HOST in " + strconv.Quote(s) + ": name a VM, e.g. r1")
 	}
 	return host, uint16(n), nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 var proxyBin string
@@ -64,38 +65,28 @@ func (b *backend) Dial(ctx context.Context, entity, host string, port uint16) (n
 	return d.DialContext(ctx, "tcp", addr)
 }
 
-// env is a lab environment: XDG dirs in a temp dir and a daemon serving b
-// for lab "nemo".
+// env is a lab environment: XDG dirs in a temp dir, set for this process
+// too, and a daemon serving b for lab "nemo".
 type env struct {
-	vars  []string
-	state string
+	vars []string
+	dirs labpath.Dirs // lab nemo's
 }
 
 func newEnv(t testing.TB, b api.Backend) env {
 	root := t.TempDir()
-	e := env{
-		vars: []string{
-			"XDG_RUNTIME_DIR=" + filepath.Join(root, "run"),
-			"XDG_STATE_HOME=" + filepath.Join(root, "state"),
-			"XDG_CONFIG_HOME=" + filepath.Join(root, "config"),
-			"HOME=" + root,
-			"PATH=" + os.Getenv("PATH"),
-		},
-		state: filepath.Join(root, "state", "cloonix", "nemo"),
+	e := env{vars: []string{"PATH=" + os.Getenv("PATH")}}
+	for k, v := range map[string]string{"XDG_RUNTIME_DIR": "run", "XDG_STATE_HOME": "state", "XDG_CONFIG_HOME": "config", "HOME": ""} {
+		t.Setenv(k, filepath.Join(root, v))
+		e.vars = append(e.vars, k+"="+filepath.Join(root, v))
 	}
-	if err := os.MkdirAll(e.state, 0o700); err != nil {
+	var err error
+	if e.dirs, err = labpath.For("nemo"); err != nil {
 		t.Fatal(err)
 	}
-	l, err := api.Listen(filepath.Join(root, "run", "cloonix", "nemo", "ctl.sock"))
-	if err != nil {
+	if err := e.dirs.Ensure(); err != nil {
 		t.Fatal(err)
 	}
-	s := api.NewServer(b, nil)
-	s.DialTimeout = 100 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Serve(ctx, l); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	serveLab(t, e.dirs.CtlSocket(), b)
 	return e
 }
 
@@ -140,6 +131,10 @@ func echoServer(t testing.TB, banner string) string {
 
 func TestProxyErrors(t *testing.T) {
 	e := newEnv(t, &backend{targets: map[string]string{}})
+	nobody, err := labpath.CtlSocket("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct{ args, want string }{
 		{"nemo dog vm1", `lab nemo: no entity named "dog" (known: nat)`},
 		{"nemo nat vm9", `lab nemo: no VM named "vm9" (VMs: vm1)`},
@@ -147,7 +142,7 @@ func TestProxyErrors(t *testing.T) {
 		{"nemo nat booting", "lab nemo: booting has no DHCP lease yet (state: booting)"},
 		{"nemo nat closed:2222", "lab nemo: closed refused the connection to port 2222"},
 		{"nemo nat slow", "lab nemo: connecting to slow port 22 timed out after 100ms"},
-		{"nobody nat vm1", "lab nobody is not running (no daemon on " + strings.TrimPrefix(e.vars[0], "XDG_RUNTIME_DIR=") + "/cloonix/nobody/ctl.sock); start it with: cloonix-labd up LABFILE"},
+		{"nobody nat vm1", "lab nobody is not running (no daemon on " + nobody + "); start it with: cloonix-labd up LABFILE"},
 	}
 	for _, c := range cases {
 		cmd := e.command(strings.Fields(c.args)...)
@@ -162,11 +157,11 @@ func TestProxyErrors(t *testing.T) {
 			t.Errorf("%s:\n got stderr %q\nwant        %q", c.args, stderr.String(), want)
 		}
 	}
-	log, err := os.ReadFile(filepath.Join(e.state, "proxy.log"))
+	log, err := os.ReadFile(filepath.Join(e.dirs.State, "proxy.log"))
 	if err != nil || !strings.Contains(string(log), "no DHCP lease yet") {
 		t.Errorf("proxy.log = %q, %v", log, err)
 	}
-	rootLog, err := os.ReadFile(filepath.Join(filepath.Dir(e.state), "proxy.log"))
+	rootLog, err := os.ReadFile(filepath.Join(filepath.Dir(e.dirs.State), "proxy.log"))
 	if err != nil || !strings.Contains(string(rootLog), "lab nobody is not running") {
 		t.Errorf("state-root proxy.log = %q, %v", rootLog, err)
 	}
@@ -185,7 +180,9 @@ func TestProxyUsage(t *testing.T) {
 		{"nemo nat", 2, "want 3 arguments"},
 		{"nemo nat vm1:x", 2, "bad port"},
 		{"--bogus nemo nat vm1", 2, "unknown option --bogus"},
-		{"../x nat vm1", 2, "invalid server name"},
+		{"../x nat vm1", 2, `lab name "../x" contains '/'`},
+		{"Nemo nat vm1", 2, `lab name "Nemo" contains upper case`},
+		{"nemo nat a\\b", 2, `host "a\\b" is not a VM name`},
 	} {
 		out, err := e.command(strings.Fields(c.args)...).CombinedOutput()
 		code := 0
@@ -218,10 +215,12 @@ func TestProxyStdioHalfClose(t *testing.T) {
 func TestProxyConfigSocket(t *testing.T) {
 	e := newEnv(t, &backend{targets: map[string]string{"vm1": echoServer(t, "")}})
 	// "far" is an alias in the client config for nemo's socket.
-	cfgDir := filepath.Join(strings.TrimPrefix(e.vars[2], "XDG_CONFIG_HOME="), "cloonix")
-	os.MkdirAll(cfgDir, 0o700)
-	sock := filepath.Join(strings.TrimPrefix(e.vars[0], "XDG_RUNTIME_DIR="), "cloonix", "nemo", "ctl.sock")
-	os.WriteFile(filepath.Join(cfgDir, "config.toml"), []byte("# servers\n[server.far]\nsocket = \""+sock+"\" # local\n[server.away]\nssh = 'me@host'\n"), 0o600)
+	cfg, err := labpath.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Dir(cfg), 0o700)
+	os.WriteFile(cfg, []byte("# servers\n[server.far]\nsocket = \""+e.dirs.CtlSocket()+"\" # local\n[server.away]\nssh = 'me@host'\n"), 0o600)
 	cmd := e.command("far", "nat", "vm1")
 	cmd.Stdin = strings.NewReader("ping")
 	out, err := cmd.Output()

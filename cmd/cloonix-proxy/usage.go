@@ -12,7 +12,8 @@ Usage:
   SERVER  a server name from $XDG_CONFIG_HOME/cloonix/config.toml ([server.NAME]
           socket = "..."); with no entry, the local lab of that name, whose
           socket is $XDG_RUNTIME_DIR/cloonix/SERVER/ctl.sock
-          (else /tmp/cloonix-$UID/SERVER/ctl.sock).
+          (else $TMPDIR/cloonix-$UID/SERVER/ctl.sock, TMPDIR being /tmp
+          when unset: the daemon's own rule).
   ENTITY  the lab entity that dials the VM: the NAT's name, e.g. nat.
   HOST    the VM name; PORT defaults to 22.
 
