@@ -28,8 +28,6 @@ const (
 
 // Dirs are one lab's directories on this machine; their methods give the path of everything in them.
 type Dirs struct {
-	// Lab is the lab's name.
-	Lab string
 	// Runtime holds sockets, the pid file and the lock: <runtime root>/<lab>.
 	Runtime string
 	// State holds keys, generated configs, leases, overlays and logs: <state root>/<lab>.
@@ -46,7 +44,7 @@ func For(lab string) (Dirs, error) {
 	if err != nil {
 		return Dirs{}, wrap("lab "+lab+" state directory", err)
 	}
-	return Dirs{Lab: lab, Runtime: filepath.Join(RuntimeRoot(), lab), State: filepath.Join(root, lab)}, nil
+	return Dirs{Runtime: filepath.Join(RuntimeRoot(), lab), State: filepath.Join(root, lab)}, nil
 }
 
 // CtlSocket returns the control socket of the named local lab. Unlike For it needs no state root, so
@@ -172,16 +170,16 @@ func ensurePrivateDir(dir string) error {
 	return nil
 }
 
-// MaxSocketPath is the longest UNIX socket path Linux accepts (sun_path minus its NUL).
-const MaxSocketPath = 107
+// maxSocketPath is the longest UNIX socket path Linux accepts (sun_path minus its NUL).
+const maxSocketPath = 107
 
 // CheckSocketPath fails, saying how to fix it, when p is too long for a UNIX socket.
 func CheckSocketPath(p string) error {
-	if len(p) <= MaxSocketPath {
+	if len(p) <= maxSocketPath {
 		return nil
 	}
 	return errors.New("socket path " + p + " is " + strconv.Itoa(len(p)) + " bytes, more than the " +
-		strconv.Itoa(MaxSocketPath) + " a UNIX socket allows; use shorter lab and VM names or a shorter XDG_RUNTIME_DIR")
+		strconv.Itoa(maxSocketPath) + " a UNIX socket allows; use shorter lab and VM names or a shorter XDG_RUNTIME_DIR")
 }
 
 // wrapped is an error with the thing it concerns in front; errors.Is and As see the cause.

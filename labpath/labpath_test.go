@@ -219,7 +219,7 @@ func TestCheckSocketPath(t *testing.T) {
 	if err := CheckSocketPath("/run/user/1000/cloonix/nemo/ctl.sock"); err != nil {
 		t.Error(err)
 	}
-	if err := CheckSocketPath("/" + strings.Repeat("x", MaxSocketPath)); err == nil || !strings.Contains(err.Error(), "shorter") {
+	if err := CheckSocketPath("/" + strings.Repeat("x", maxSocketPath)); err == nil || !strings.Contains(err.Error(), "shorter") {
 		t.Errorf("long path: %v", err)
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// MaxNameLen is the longest name: the longest DNS label.
-const MaxNameLen = 63
+// maxNameLen is the longest name: the longest DNS label.
+const maxNameLen = 63
 
 // NameProblem reports why s cannot name a lab, VM, LAN or NAT, or "" when it can. Names are DNS labels in
 // lower case (letters, digits, '-', starting with a letter, not ending with '-'), so that DNS, scp's
@@ -16,8 +16,8 @@ func NameProblem(s string) string {
 	switch {
 	case s == "":
 		return "is empty"
-	case len(s) > MaxNameLen:
-		return "is " + strconv.Itoa(len(s)) + " characters long; DNS labels hold at most " + strconv.Itoa(MaxNameLen)
+	case len(s) > maxNameLen:
+		return "is " + strconv.Itoa(len(s)) + " characters long; DNS labels hold at most " + strconv.Itoa(maxNameLen)
 	case strings.ContainsRune(s, ':'):
 		return "contains ':', which scp reads as host:path"
 	case strings.ContainsRune(s, '/'):
@@ -68,8 +68,8 @@ func suggestName(s string) string {
 		}
 	}
 	out := strings.TrimLeft(b.String(), "-0123456789")
-	if len(out) > MaxNameLen {
-		out = out[:MaxNameLen]
+	if len(out) > maxNameLen {
+		out = out[:maxNameLen]
 	}
 	return strings.TrimRight(out, "-")
 }
