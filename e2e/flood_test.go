@@ -1,0 +1,120 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// floodScript runs in a guest (python3 is in the tiny image): for the given seconds it opens TCP connections
+// to a black hole (SYNs that are never answered, each holding a pending dial in the NAT) and sends UDP from a
+// new socket each time (each a new NAT flow), then prints how many of each it sent.
+const floodScript = `
+import socket, sys, time
+hole, udp_host, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+end = time.time() + secs
+socks, syns, dgrams = [], 0, 0
+while time.time() < end:
+    for _ in range(50):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect((hole, 80))
+        except BlockingIOError:
+            pass
+        except OSError:
+            s.close()
+            continue
+        socks.append(s)
+        syns += 1
+        if len(socks) > 800:
+            socks.pop(0).close()
+    for _ in range(50):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.sendto(b"x" * 64, (udp_host, 9))
+            dgrams += 1
+        except OSError:
+            pass
+        u.close()
+print("syns", syns, "datagrams", dgrams)
+`
+
+// TestGuestFloodLeavesOthersWorking: while vm1 floods the NAT with SYNs to a black hole and UDP flows (only to
+// addresses the test owns: a network namespace it makes, and a route into it that drops), vm2's ssh logins
+// and its egress to the test host keep working.
+func TestGuestFloodLeavesOthersWorking(t *testing.T) {
+	name := sharedNATLab(t)
+	_, cfg := sshConfigOf(t, name)
+	host := netnsHost(t)
+	// The black hole: 198.18.1.0/24 routed into the namespace, which does not forward, so SYNs die there.
+	// Check the route really goes into the veth before anything is sent.
+	if out, err := exec.Command("ip", "netns", "exec", host.ns, "sysctl", "-qw", "net.ipv4.ip_forward=0").CombinedOutput(); err != nil {
+		t.Fatalf("sysctl in %s: %v\n%s", host.ns, err, out)
+	}
+	if out, err := exec.Command("ip", "route", "add", "198.18.1.0/24", "via", host.addr).CombinedOutput(); err != nil {
+		t.Fatalf("ip route add: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "route", "del", "198.18.1.0/24").Run() })
+	if out, _ := exec.Command("ip", "route", "get", "198.18.1.1").CombinedOutput(); !strings.Contains(string(out), "via "+host.addr) {
+		t.Fatalf("set-up: 198.18.1.1 is not routed into the test namespace: %s", out)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "page"), []byte("still here\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stop := host.serveHTTP(t, dir, 8082)
+	defer stop()
+
+	const secs = 25
+	var wg sync.WaitGroup
+	var flood result
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		flood = sshF(t, cfg, "vm1", "python3", "-c", shellQuote(floodScript), "198.18.1.1", host.addr, fmt.Sprint(secs))
+	}()
+	time.Sleep(5 * time.Second) // let the flood fill its share
+	var logins, fetches []time.Duration
+	deadline := time.Now().Add(secs*time.Second - 8*time.Second)
+	for time.Now().Before(deadline) {
+		start := time.Now()
+		if r := sshF(t, cfg, "vm2", "true"); r.code != 0 {
+			t.Errorf("ssh vm2 during the flood: %s", r)
+		}
+		logins = append(logins, time.Since(start))
+		start = time.Now()
+		if r := sshF(t, cfg, "vm2", fmt.Sprintf("wget -q -O - http://%s:8082/page", host.addr)); r.code != 0 || r.stdout != "still here\n" {
+			t.Errorf("vm2's egress during the flood: %s", r)
+		}
+		fetches = append(fetches, time.Since(start))
+	}
+	wg.Wait()
+	t.Logf("flood from vm1: %s %s", strings.TrimSpace(flood.stdout), strings.TrimSpace(flood.stderr))
+	if flood.code != 0 || !strings.Contains(flood.stdout, "syns") {
+		t.Fatalf("the flood did not run: %s", flood)
+	}
+	t.Logf("during the flood: ssh vm2 true %s; vm2 fetch through the NAT %s", quantiles(logins), quantiles(fetches))
+	if len(logins) < 3 {
+		t.Errorf("only %d logins to vm2 in %d s of flood", len(logins), secs)
+	}
+}
+
+// shellQuote quotes s for the remote shell ssh runs the command in.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// quantiles gives n, median and max of durations.
+func quantiles(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return fmt.Sprintf("n=%d median %v max %v", len(s), s[len(s)/2].Round(time.Millisecond), s[len(s)-1].Round(time.Millisecond))
+}
