@@ -10,6 +10,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"github.com/cloonix-go/cloonix/lan"
 )
 
 // FramePort takes Ethernet frames from the NAT toward the LAN. lan.Port implements it: Input copies the
@@ -18,9 +20,6 @@ import (
 type FramePort interface {
 	Input(frame []byte)
 }
-
-// MaxFrame is the largest Ethernet frame qemu's stream netdev accepts (69,632 bytes).
-const MaxFrame = 69632
 
 // Endpoint is a NIC: an Ethernet link endpoint whose wire is a LAN port.
 //
@@ -53,7 +52,7 @@ var (
 // New returns an endpoint with IP MTU mtu, MAC addr, the given capabilities and software GSO size
 // (0 disables GSO).
 func New(mtu uint32, addr tcpip.LinkAddress, caps stack.LinkEndpointCapabilities, gsoSize uint32) *Endpoint {
-	e := &Endpoint{addr: addr, caps: caps, gsoSize: gsoSize, scratch: make([]byte, MaxFrame+stack.GVisorGSOMaxSize)}
+	e := &Endpoint{addr: addr, caps: caps, gsoSize: gsoSize, scratch: make([]byte, lan.MaxFrameSize+stack.GVisorGSOMaxSize)}
 	e.mtu.Store(mtu)
 	return e
 }
@@ -77,7 +76,7 @@ func (e *Endpoint) Deliver(frames [][]byte) {
 		return
 	}
 	for _, f := range frames {
-		if len(f) < header.EthernetMinimumSize || len(f) > MaxFrame {
+		if len(f) < header.EthernetMinimumSize || len(f) > lan.MaxFrameSize {
 			e.rxDropped.Add(1)
 			continue
 		}

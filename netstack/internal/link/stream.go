@@ -1,16 +1,16 @@
 package link
 
 import (
-	"bufio"
-	"encoding/binary"
-	"fmt"
+	"errors"
 	"io"
 	"net"
 	"sync"
+
+	"github.com/cloonix-go/cloonix/lan"
 )
 
-// This file speaks qemu's -netdev stream framing (a 4-byte big-endian length, then the frame) for the
-// fake test guest and the NAT's test and benchmark harness. Production LAN ports are lan.RunQemuPort.
+// This file speaks qemu's -netdev stream framing for the fake test guest and the NAT's test harness with
+// package lan's codec, the one production LAN ports (lan.RunQemuPort) use.
 
 const maxPending = 8 << 20 // bytes queued toward a slow stream peer before frames are dropped
 
@@ -23,7 +23,7 @@ type StreamPort struct {
 	pending []byte
 	closed  bool
 	done    chan struct{}
-	Drops   uint64 // frames dropped because the peer is too slow (read under no lock; for tests)
+	Drops   uint64 // frames dropped because the peer is too slow or they are too big (read under no lock; for tests)
 }
 
 // NewStreamPort starts the writer goroutine for conn.
@@ -37,16 +37,18 @@ func NewStreamPort(conn net.Conn) *StreamPort {
 // Input implements FramePort.
 func (p *StreamPort) Input(frame []byte) {
 	p.mu.Lock()
-	if p.closed || len(p.pending)+4+len(frame) > maxPending {
-		p.Drops++
-		p.mu.Unlock()
-		return
-	}
 	wake := len(p.pending) == 0 // the writer sleeps only on an empty buffer: wake it once per batch
-	p.pending = binary.BigEndian.AppendUint32(p.pending, uint32(len(frame)))
-	p.pending = append(p.pending, frame...)
+	ok := !p.closed && len(p.pending)+lan.HeaderSize+len(frame) <= maxPending
+	if ok {
+		var err error
+		p.pending, err = lan.AppendFrame(p.pending, frame) // fails only on a frame qemu would refuse
+		ok = err == nil
+	}
+	if !ok {
+		p.Drops++
+	}
 	p.mu.Unlock()
-	if wake {
+	if ok && wake {
 		p.cond.Signal()
 	}
 }
@@ -87,42 +89,20 @@ func (p *StreamPort) Close() {
 	_ = p.conn.Close()
 }
 
-// ReadStream reads framed frames from r and hands them to deliver in batches (every frame already
-// buffered goes into one batch) until r fails. The frames are valid only during deliver.
+// ReadStream reads framed frames from r with lan's Decoder and hands each to deliver until r fails. The
+// frames are valid only during deliver.
 func ReadStream(r io.Reader, deliver func(frames [][]byte)) error {
-	br := bufio.NewReaderSize(r, 512<<10)
-	arena := make([]byte, 0, 1<<20)
-	frames := make([][]byte, 0, 64)
-	var hdr [4]byte
+	dec := lan.NewDecoder(r, 512<<10)
+	batch := make([][]byte, 1)
 	for {
-		arena, frames = arena[:0], frames[:0]
-		for {
-			if _, err := io.ReadFull(br, hdr[:]); err != nil {
-				return err
-			}
-			n := int(binary.BigEndian.Uint32(hdr[:]))
-			if n == 0 || n > MaxFrame {
-				return fmt.Errorf("stream frame of %d bytes: not 1..%d", n, MaxFrame)
-			}
-			if cap(arena)-len(arena) < n {
-				if len(frames) > 0 {
-					deliver(frames)
-					arena, frames = arena[:0], frames[:0]
-				}
-				if cap(arena) < n {
-					arena = make([]byte, 0, n)
-				}
-			}
-			start := len(arena)
-			arena = arena[:start+n]
-			if _, err := io.ReadFull(br, arena[start:]); err != nil {
-				return err
-			}
-			frames = append(frames, arena[start:start+n])
-			if br.Buffered() < 4 || len(frames) == cap(frames) {
-				break
-			}
+		f, err := dec.Next()
+		if errors.Is(err, lan.ErrEmptyFrame) {
+			continue
 		}
-		deliver(frames)
+		if err != nil {
+			return err
+		}
+		batch[0] = f
+		deliver(batch)
 	}
 }
