@@ -36,8 +36,8 @@ const FileName = "inventory.yml"
 type Host struct {
 	Name string
 	Kind *kind.Kind
-	// Via is the lab entity (NAT) that dials the VM, as in `cloonix-proxy LAB VIA VM`; "" when no NAT
-	// serves any of the VM's LANs (the host is then left out, with a comment).
+	// Via is the lab entity (NAT) that dials the VM, as in `cloonix-proxy LAB VIA VM`; "" when none
+	// reaches it (lab.Lab.ManagementNAT; the host is then left out, with a comment).
 	Via string
 	// SSHLegacy allows SHA-1 key exchange and ssh-rsa (old IOS-XE).
 	SSHLegacy bool
@@ -55,12 +55,6 @@ type Options struct {
 
 // FromLab gathers the options for a resolved lab whose state (keys, known_hosts) is in stateDir.
 func FromLab(l *lab.Lab, stateDir string) Options {
-	byLAN := map[string]string{}
-	for _, n := range l.NATs {
-		if _, ok := byLAN[n.LAN]; !ok {
-			byLAN[n.LAN] = n.Name
-		}
-	}
 	o := Options{
 		Lab:        l.Name,
 		Ed25519Key: filepath.Join(stateDir, "id_ed25519"),
@@ -69,11 +63,8 @@ func FromLab(l *lab.Lab, stateDir string) Options {
 	}
 	for _, v := range l.VMs {
 		h := Host{Name: v.Name, Kind: v.Kind, SSHLegacy: v.SSHLegacy}
-		for _, nic := range v.NICs {
-			if n, ok := byLAN[nic.LAN]; ok {
-				h.Via = n
-				break
-			}
+		if n, ok := l.ManagementNAT(v.Name); ok {
+			h.Via = n.Name
 		}
 		o.Hosts = append(o.Hosts, h)
 	}

@@ -109,7 +109,7 @@ func TestShellJoin(t *testing.T) {
 	}
 }
 
-// TestFromLab resolves a lab file and checks which NAT each VM goes through.
+// TestFromLab resolves a lab file and checks which NAT each VM goes through: the one on its NIC 0's LAN.
 func TestFromLab(t *testing.T) {
 	src := `
 version = 1
@@ -125,7 +125,7 @@ kind = "frr"
 nics = { eth1 = "lan12" }
 [[vm]]
 name = "h1"
-nics = { eth0 = "side" }
+nics = { eth0 = "side", eth1 = "mgmt" }
 `
 	env := lab.Env{
 		ResolveImage: func(name string) (lab.ImageRef, error) {
@@ -146,6 +146,6 @@ nics = { eth0 = "side" }
 		via[h.Name] = h.Via
 	}
 	if via["r1"] != "nat" || via["h1"] != "" {
-		t.Errorf("via = %v, want r1 through nat and h1 through none", via)
+		t.Errorf("via = %v, want r1 through nat and h1 (eth0 off the NAT's LAN) through none", via)
 	}
 }

@@ -147,3 +147,23 @@ func TestNilEnvSkipsChecks(t *testing.T) {
 		t.Errorf("image = %+v", vm.Image)
 	}
 }
+
+// TestManagementNAT: the NAT on the LAN of NIC 0 reaches a VM; a NAT on a later NIC's LAN does not.
+func TestManagementNAT(t *testing.T) {
+	src := `name = "nemo"
+nat = [{ name = "nat" }, { name = "edge", lan = "lan12", subnet = "10.98.0.0/24" }]
+lan = [{ name = "side" }]
+vm = [{ name = "vm1" }, { name = "h1", nics = { eth0 = "lan12", eth1 = "mgmt" } },
+  { name = "nolease", nics = { eth0 = "side", eth1 = "mgmt" } }]
+`
+	l := mustParse(t, src, t.TempDir(), fakeEnv(16384))
+	for vm, want := range map[string]string{"vm1": "nat", "h1": "edge", "nolease": "", "ghost": ""} {
+		got := ""
+		if n, ok := l.ManagementNAT(vm); ok {
+			got = n.Name
+		}
+		if got != want {
+			t.Errorf("ManagementNAT(%s) = %q, want %q", vm, got, want)
+		}
+	}
+}

@@ -94,6 +94,22 @@ func (l *Lab) NAT(name string) (*NAT, bool) {
 	return nil, false
 }
 
+// ManagementNAT is the NAT that reaches the named VM: the one on the LAN of its NIC 0 (eth0, Gi1), its
+// management interface and the only one its guest configures by DHCP. ok is false for an unknown VM and
+// for one whose NIC 0 is not on a NAT's LAN: no NAT reaches that VM, even when a later NIC is.
+func (l *Lab) ManagementNAT(vm string) (*NAT, bool) {
+	v, ok := l.VM(vm)
+	if !ok || len(v.NICs) == 0 || v.NICs[0].Index != 0 {
+		return nil, false
+	}
+	for i := range l.NATs {
+		if l.NATs[i].LAN == v.NICs[0].LAN {
+			return &l.NATs[i], true
+		}
+	}
+	return nil, false
+}
+
 // LAN returns the named LAN.
 func (l *Lab) LAN(name string) (*LAN, bool) {
 	for i := range l.LANs {

@@ -10,25 +10,28 @@ import (
 	"github.com/cloonix-go/cloonix/kind"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labpath"
+	"github.com/cloonix-go/cloonix/sshsetup"
 )
 
-func testLab(t *testing.T) *lab.Lab {
+// testVM is a VM of lab nemo of kind k whose NIC i joins lans[i].
+func testVM(t *testing.T, k, name string, lans ...string) lab.VM {
 	t.Helper()
-	linux, err := kind.Lookup("linux")
+	kd, err := kind.Lookup(k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := func(name string, lans ...string) lab.VM {
-		v := lab.VM{Name: name, Kind: linux}
-		for i, l := range lans {
-			nic := linux.NICName(i)
-			v.NICs = append(v.NICs, lab.NIC{Index: i, Name: nic, LAN: l, MAC: lab.MAC("nemo", name, nic)})
-		}
-		return v
+	v := lab.VM{Name: name, Kind: kd}
+	for i, l := range lans {
+		nic := kd.NICName(i)
+		v.NICs = append(v.NICs, lab.NIC{Index: i, Name: nic, LAN: l, MAC: lab.MAC("nemo", name, nic)})
 	}
+	return v
+}
+
+func testLab(t *testing.T) *lab.Lab {
 	return &lab.Lab{
 		Name: "nemo",
-		VMs:  []lab.VM{mk("vm2", "mgmt"), mk("vm1", "mgmt", "lan12"), mk("h1", "lan12", "mgmt")},
+		VMs:  []lab.VM{testVM(t, "linux", "vm2", "mgmt"), testVM(t, "linux", "vm1", "mgmt", "lan12"), testVM(t, "linux", "h1", "lan12", "mgmt")},
 		NATs: []lab.NAT{{Name: "nat", LAN: "mgmt", Subnet: netip.MustParsePrefix("10.99.0.0/24")}},
 	}
 }
@@ -111,15 +114,31 @@ func TestConsolePasswordIsPerLabAndKept(t *testing.T) {
 	}
 }
 
-// TestManagementNAT: the ssh_config's ProxyCommand names the NAT on the VM's management LAN, whatever its name.
-func TestManagementNAT(t *testing.T) {
-	l := testLab(t)
-	l.NATs = []lab.NAT{{Name: "edge", LAN: "lan12"}, {Name: "mgmtnat", LAN: "mgmt"}}
-	if got := managementNAT(l, &l.VMs[0]); got != "mgmtnat" { // vm2: eth0 on mgmt
-		t.Errorf("vm2 via %q, want mgmtnat", got)
+// TestSSHConfigFromKinds: the entries labd makes from a lab's kinds and NATs render sshsetup's legacy golden
+// file (which ssh -G checks there): the scp -O hint on both IOS-XE routers (the kind has no SFTP server),
+// SHA-1 algorithms on the ssh_legacy one, each VM through the NAT on its NIC 0's LAN, in name order, and
+// island (eth0 off every NAT's LAN) left out.
+func TestSSHConfigFromKinds(t *testing.T) {
+	csr := testVM(t, "iosxe", "csr1", "mgmt")
+	csr.SSHLegacy = true
+	l := &lab.Lab{
+		Name: "nemo",
+		VMs:  []lab.VM{testVM(t, "linux", "island", "side", "mgmt"), csr, testVM(t, "linux", "h1", "lan2"), testVM(t, "iosxe", "c8k", "mgmt")},
+		NATs: []lab.NAT{{Name: "nat", LAN: "mgmt"}, {Name: "nat2", LAN: "lan2"}},
 	}
-	if got := managementNAT(l, &l.VMs[2]); got != "edge" { // h1: eth0 on lan12
-		t.Errorf("h1 via %q, want edge", got)
+	st := "/home/u/.local/state/cloonix/nemo/"
+	o := sshsetup.ConfigOptions{Lab: l.Name, Keys: sshsetup.Keys{Ed25519Path: st + "id_ed25519", RSAPath: st + "id_rsa"},
+		KnownHosts: st + "known_hosts", Entries: sshEntries(l)}
+	plain := filepath.Join(t.TempDir(), "ssh_config")
+	if err := sshsetup.WriteSSHConfigs(plain, plain+".fdpass", o); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err := os.ReadFile("../sshsetup/testdata/legacy.golden"); err != nil || string(got) != string(want) {
+		t.Errorf("the lab's ssh_config differs from sshsetup's legacy golden file (%v):\n%s", err, got)
 	}
 }
 

@@ -2,53 +2,33 @@ package labd
 
 import (
 	"fmt"
-	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/sshsetup"
 )
 
-// SSHConfigPath is the generated ssh_config of a lab's state directory; FdpassSSHConfigPath is its
-// ProxyUseFdpass variant.
-func SSHConfigPath(stateDir string) string       { return filepath.Join(stateDir, "ssh_config") }
-func FdpassSSHConfigPath(stateDir string) string { return filepath.Join(stateDir, "ssh_config.fdpass") }
-
-// KnownHostsPath is the lab's own known_hosts: VM names repeat across labs, their keys must not collide.
-func KnownHostsPath(stateDir string) string { return filepath.Join(stateDir, "known_hosts") }
-
 // writeSSHSetup writes the lab's ssh_config files.
 func (d *Daemon) writeSSHSetup() error {
-	var entries []sshsetup.HostEntry
-	for _, name := range d.vmOrder {
-		v := d.vms[name].spec
-		entries = append(entries, sshsetup.HostEntry{
-			Name:             v.Name,
-			User:             v.Kind.SSHUser,
-			Via:              managementNAT(d.lab, v),
-			LegacyAlgorithms: v.SSHLegacy,
-		})
-	}
-	for _, fdpass := range []bool{false, true} {
-		path := SSHConfigPath(d.dirs.State)
-		if fdpass {
-			path = FdpassSSHConfigPath(d.dirs.State)
-		}
-		if err := sshsetup.WriteSSHConfig(path, d.lab.Name, d.keys, KnownHostsPath(d.dirs.State), entries, fdpass); err != nil {
-			return fmt.Errorf("ssh_config: %w", err)
-		}
+	o := sshsetup.ConfigOptions{Lab: d.lab.Name, Keys: d.keys, KnownHosts: d.dirs.KnownHosts(), Entries: sshEntries(d.lab)}
+	if err := sshsetup.WriteSSHConfigs(d.dirs.SSHConfig(), d.dirs.FdpassSSHConfig(), o); err != nil {
+		return fmt.Errorf("lab %s: %w", d.lab.Name, err)
 	}
 	return nil
 }
 
-// managementNAT is the NAT on the LAN of the VM's first NIC (its management NIC), or the lab's first NAT.
-func managementNAT(l *lab.Lab, v *lab.VM) string {
-	for _, n := range l.NATs {
-		if len(v.NICs) > 0 && v.NICs[0].LAN == n.LAN {
-			return n.Name
+// sshEntries gives each VM of l, in name order, its ssh_config entry from its kind's data and the NAT
+// that reaches it.
+func sshEntries(l *lab.Lab) []sshsetup.HostEntry {
+	var entries []sshsetup.HostEntry
+	for _, v := range l.VMs {
+		e := sshsetup.HostEntry{Name: v.Name, User: v.Kind.SSHUser, LegacyAlgorithms: v.SSHLegacy, SCPLegacy: v.Kind.SCPLegacy}
+		if n, ok := l.ManagementNAT(v.Name); ok {
+			e.Via = n.Name
 		}
+		entries = append(entries, e)
 	}
-	if len(l.NATs) > 0 {
-		return l.NATs[0].Name
-	}
-	return ""
+	slices.SortFunc(entries, func(a, b sshsetup.HostEntry) int { return strings.Compare(a.Name, b.Name) })
+	return entries
 }

@@ -21,6 +21,9 @@ func testOptions() ConfigOptions {
 	}
 }
 
+// modernEntries are two hosts with modern ssh servers.
+var modernEntries = []HostEntry{{Name: "h1", User: "root", Via: "nat"}, {Name: "r1", User: "frr", Via: "nat"}}
+
 func TestRenderGolden(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -28,15 +31,17 @@ func TestRenderGolden(t *testing.T) {
 		fdpass  bool
 		proxy   string
 	}{
-		{"modern", []HostEntry{{Name: "h1", User: "root"}, {Name: "r1", User: "frr"}}, false, ""},
-		{"legacy", []HostEntry{{Name: "csr1", User: "admin", LegacyAlgorithms: true, SCPLegacy: true}, {Name: "h1", User: "root", Via: "nat2"}}, false, ""},
-		{"fdpass", []HostEntry{{Name: "h1", User: "root"}}, true, "/opt/cloonix bin/cloonix-proxy"},
+		{"modern", modernEntries, false, ""},
+		{"legacy", []HostEntry{{Name: "c8k", User: "admin", Via: "nat", SCPLegacy: true},
+			{Name: "csr1", User: "admin", Via: "nat", LegacyAlgorithms: true, SCPLegacy: true},
+			{Name: "h1", User: "root", Via: "nat2"}, {Name: "island", User: "root"}}, false, ""},
+		{"fdpass", []HostEntry{{Name: "h1", User: "root", Via: "nat"}}, true, "/opt/cloonix bin/cloonix-proxy"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o := testOptions()
-			o.Entries, o.FDPass, o.ProxyPath = c.entries, c.fdpass, c.proxy
-			got, err := RenderSSHConfig(o)
+			o.Entries, o.ProxyPath = c.entries, c.proxy
+			got, err := renderSSHConfig(o, c.fdpass)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,45 +65,35 @@ func TestRenderGolden(t *testing.T) {
 func TestRenderRejectsBadNames(t *testing.T) {
 	for _, name := range []string{"", "r 1", "r*", "a:b", "a/b", "x,y", "h%n"} {
 		o := testOptions()
-		o.Entries = []HostEntry{{Name: name}}
-		if _, err := RenderSSHConfig(o); err == nil {
+		o.Entries = []HostEntry{{Name: name, Via: "nat"}}
+		if _, err := renderSSHConfig(o, false); err == nil {
 			t.Errorf("VM name %q accepted", name)
 		}
 	}
 	o := testOptions()
-	o.Entries = []HostEntry{{Name: "a"}, {Name: "a"}}
-	if _, err := RenderSSHConfig(o); err == nil {
+	o.Entries = []HostEntry{{Name: "a", Via: "nat"}, {Name: "a", Via: "nat"}}
+	if _, err := renderSSHConfig(o, false); err == nil {
 		t.Error("duplicate VM accepted")
 	}
 }
 
-func TestWriteSSHConfigsAndInclude(t *testing.T) {
+// TestWriteSSHConfigs writes both variants: the plain one is the modern golden file, the other uses
+// ProxyUseFdpass.
+func TestWriteSSHConfigs(t *testing.T) {
 	dir := t.TempDir()
 	o := testOptions()
-	o.Entries = []HostEntry{{Name: "h1", User: "root"}}
-	plain, fd, err := WriteSSHConfigs(dir, o)
-	if err != nil {
+	o.Entries = modernEntries
+	plain, fd := filepath.Join(dir, "ssh_config"), filepath.Join(dir, "ssh_config.fdpass")
+	if err := WriteSSHConfigs(plain, fd, o); err != nil {
 		t.Fatal(err)
 	}
 	p, _ := os.ReadFile(plain)
 	f, _ := os.ReadFile(fd)
-	if strings.Contains(string(p), "ProxyUseFdpass") || !strings.Contains(string(f), "ProxyUseFdpass yes") {
-		t.Errorf("variants mixed up:\n%s\n%s", p, f)
+	want, _ := os.ReadFile(filepath.Join("testdata", "modern.golden"))
+	if string(p) != string(want) || !strings.Contains(string(f), "ProxyUseFdpass yes") {
+		t.Errorf("variants differ from modern.golden or lack ProxyUseFdpass:\n%s\n%s", p, f)
 	}
 	if got := IncludeLine("/a b/ssh_config"); got != `Include "/a b/ssh_config"` {
 		t.Errorf("IncludeLine = %q", got)
-	}
-}
-
-func TestWriteSSHConfigPositional(t *testing.T) {
-	o := testOptions()
-	path := filepath.Join(t.TempDir(), "ssh_config")
-	if err := WriteSSHConfig(path, o.Lab, o.Keys, o.KnownHosts, []HostEntry{{Name: "h1", User: "root"}, {Name: "r1", User: "frr"}}, false); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := os.ReadFile(path)
-	want, _ := os.ReadFile(filepath.Join("testdata", "modern.golden"))
-	if string(got) != string(want) {
-		t.Errorf("positional WriteSSHConfig differs from modern.golden:\n%s", got)
 	}
 }

@@ -16,9 +16,9 @@ import (
 )
 
 // waitUp follows the lab's VMs through created → booting → running, printing each change (and each VM the
-// watchdog restarts under another accelerator), then waits until each VM's sshd answers through its NAT. It
-// fails naming the VM that is not ready, with the tail of its console log, or saying the wait was
-// interrupted.
+// watchdog restarts under another accelerator), then waits until the sshd of each VM that a NAT reaches
+// (lab.Lab.ManagementNAT) answers through it. It fails naming the VM that is not ready, with the tail of
+// its console log, or saying the wait was interrupted.
 func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duration) error {
 	dirs, err := labpath.For(l.Name)
 	if err != nil {
@@ -27,7 +27,6 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 	seen := map[string]string{}
 	accel := map[string]string{}
 	sshOK := map[string]bool{}
-	nats := natOf(l)
 	sock := dirs.CtlSocket()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -55,13 +54,13 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 				done = false
 				continue
 			}
-			nat, hasNAT := nats[v.Name]
+			nat, hasNAT := l.ManagementNAT(v.Name)
 			if !hasNAT || sshOK[v.Name] {
 				continue
 			}
-			if sshAnswers(ctx, sock, nat, v.Name) {
+			if sshAnswers(ctx, sock, nat.Name, v.Name) {
 				sshOK[v.Name] = true
-				fmt.Printf("%s %-12s sshd answers through %s\n", stamp(), v.Name, nat)
+				fmt.Printf("%s %-12s sshd answers through %s\n", stamp(), v.Name, nat.Name)
 			} else {
 				done = false
 			}
@@ -73,13 +72,13 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 		case <-ctx.Done():
 			interrupted := errors.Is(ctx.Err(), context.Canceled)
 			for _, v := range last {
-				_, hasNAT := nats[v.Name]
+				nat, hasNAT := l.ManagementNAT(v.Name)
 				if v.State == labd.StateRunning && (!hasNAT || sshOK[v.Name]) {
 					continue
 				}
 				what := "state " + v.State
 				if v.State == labd.StateRunning {
-					what = "its sshd does not answer through " + nats[v.Name]
+					what = "its sshd does not answer through " + nat.Name
 				}
 				if interrupted {
 					return fmt.Errorf("interrupted while waiting for vm %s (%s)", v.Name, what)
@@ -107,26 +106,6 @@ func consoleReport(dirs labpath.Dirs, v api.VMStatus) string {
 		hint = "KVM may hang on this host without a sound; try TCG with: CLOONIX_ACCEL=tcg cloonix-labd up LABFILE (and see " + qemuLog + ")"
 	}
 	return fmt.Sprintf("its console stayed empty under %s (%s); %s", v.Accel, v.AccelReason, hint)
-}
-
-// natOf maps each VM whose management NIC (NIC 0: eth0, Gi1) sits on a NAT's LAN to that NAT. Those are the
-// VMs `up` waits for: a NIC further down the list may sit on a NAT's LAN without the guest running DHCP on it.
-func natOf(l *lab.Lab) map[string]string {
-	byLAN := map[string]string{}
-	for _, n := range l.NATs {
-		if _, ok := byLAN[n.LAN]; !ok {
-			byLAN[n.LAN] = n.Name
-		}
-	}
-	out := map[string]string{}
-	for _, v := range l.VMs {
-		for _, nic := range v.NICs {
-			if n, ok := byLAN[nic.LAN]; ok && nic.Index == 0 {
-				out[v.Name] = n
-			}
-		}
-	}
-	return out
 }
 
 // sshAnswers tells whether the VM's port 22 sends an SSH banner through the NAT.
