@@ -27,7 +27,7 @@ type Options struct {
 	Dirs labpath.Dirs
 	// QemuBinary is the qemu-system executable; empty means "qemu-system-x86_64".
 	QemuBinary string
-	// StopTimeout bounds how long a VM may take to power off before it is told to quit.
+	// StopTimeout bounds how long a VM may take to power off before it is told to quit; 0 means its kind's.
 	StopTimeout time.Duration
 	// Log receives the daemon's structured log.
 	Log *slog.Logger
@@ -77,9 +77,6 @@ func New(opts Options) (*Daemon, error) {
 	if opts.QemuBinary == "" {
 		opts.QemuBinary = "qemu-system-x86_64"
 	}
-	if opts.StopTimeout == 0 {
-		opts.StopTimeout = 20 * time.Second
-	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
@@ -119,8 +116,8 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	defer cancel()
 
 	if err := d.start(ctx); err != nil {
-		d.log.Error("start failed; tearing down", "err", err)
-		d.teardown()
+		d.log.Error("start failed; stopping the VMs this daemon started", "err", err)
+		d.teardown(false)
 		ready(err)
 		return err
 	}
@@ -128,7 +125,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	srv := api.NewServer(d, d.log)
 	l, err := api.Listen(d.dirs.CtlSocket())
 	if err != nil {
-		d.teardown()
+		d.teardown(false)
 		err = fmt.Errorf("control socket: %w", err)
 		ready(err)
 		return err
@@ -149,7 +146,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	case err := <-serveErr:
 		d.log.Error("api server stopped", "err", err)
 	}
-	d.teardown()
+	d.teardown(true)
 	cancel()
 	_ = l.Close()
 	_ = os.Remove(d.dirs.CtlSocket())
@@ -308,20 +305,42 @@ func (d *Daemon) kvmFailed(a vm.Accel) {
 	}
 }
 
-// teardown stops every VM in parallel, then the networks. It is safe to call on a half-started lab.
-func (d *Daemon) teardown() {
+// teardown stops the VMs in parallel, then the networks. It is safe to call on a half-started lab. With all
+// false (a start that failed) it stops only the qemus this daemon started: a VM adopted from an earlier
+// daemon keeps running, as libvirt keeps a guest running whatever else failed, and the next up adopts it
+// again.
+func (d *Daemon) teardown(all bool) {
 	var wg sync.WaitGroup
 	for _, r := range d.vms {
+		r.mu.Lock()
+		adopted := r.adopted
+		r.mu.Unlock()
+		if adopted && !all {
+			d.log.Info("leaving an adopted VM running", "vm", r.spec.Name)
+			continue
+		}
 		wg.Add(1)
 		go func(r *vmRun) {
 			defer wg.Done()
-			r.stop(d.opts.StopTimeout)
+			r.stop(d.stopTimeout(r))
 		}(r)
 	}
 	wg.Wait()
 	if d.net != nil {
 		d.net.close()
 	}
+}
+
+// stopTimeout is how long a VM gets to power off after the ACPI request: Options.StopTimeout if set, else
+// its kind's.
+func (d *Daemon) stopTimeout(r *vmRun) time.Duration {
+	if d.opts.StopTimeout > 0 {
+		return d.opts.StopTimeout
+	}
+	if t := r.spec.Kind.StopTimeout; t > 0 {
+		return t
+	}
+	return 30 * time.Second
 }
 
 // requestDown makes Run return after tearing the lab down.

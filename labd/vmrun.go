@@ -157,20 +157,25 @@ func (r *vmRun) launch(ctx context.Context) error {
 	spec := r.buildSpec()
 	r.mu.Unlock()
 	offset := fileSize(r.consoleLogPath())
-	proc, err := vm.Start(ctx, r.d.opts.QemuBinary, spec, r.qemuLogPath())
+	// The record is written as soon as qemu runs, before the wait for QMP: a daemon killed during the wait
+	// leaves a qemu the next one adopts, never one it starts a second time.
+	_, err := vm.Start(ctx, r.d.opts.QemuBinary, spec, r.qemuLogPath(), func(p *vm.Process) error {
+		r.mu.Lock()
+		r.proc = p
+		r.qemu = spec
+		r.logOffset = offset
+		r.bootedAt = time.Now()
+		r.mu.Unlock()
+		return r.writeRecord()
+	})
 	if err != nil {
+		r.mu.Lock()
+		r.proc = nil
+		r.mu.Unlock()
+		r.removeRecord()
 		return fmt.Errorf("vm %s: %w", r.spec.Name, err)
 	}
-	r.mu.Lock()
-	r.proc = proc
-	r.qemu = spec
-	r.logOffset = offset
-	r.bootedAt = time.Now()
-	r.mu.Unlock()
 	r.setState(StateBooting)
-	if err := r.writeRecord(); err != nil {
-		r.d.log.Warn("vm record", "vm", r.spec.Name, "err", err)
-	}
 	return nil
 }
 

@@ -84,7 +84,7 @@ func startTestVM(t *testing.T, s Spec) *Process {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	p, err := Start(ctx, testQemu, s, filepath.Join(filepath.Dir(s.QMPSocket), "qemu.log"))
+	p, err := Start(ctx, testQemu, s, filepath.Join(filepath.Dir(s.QMPSocket), "qemu.log"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,9 +35,19 @@ var StartTimeout = 15 * time.Second
 // once the machine is built (disks opened, kernel loaded). ctx
 // bounds only that wait: cancelling it later does not stop qemu (use Stop). If qemu exits or the
 // wait fails, the error carries the tail of logFile.
-func Start(ctx context.Context, qemuBinary string, s Spec, logFile string) (*Process, error) {
+//
+// started, if not nil, is called as soon as qemu runs, before the wait: the caller records the process there
+// (so a daemon that dies during the wait leaves a qemu it can find again). If it fails, qemu is killed and
+// Start fails. A live qemu that holds s.PIDFile (an earlier start nobody recorded) makes Start refuse
+// instead of running a second qemu for the same VM.
+func Start(ctx context.Context, qemuBinary string, s Spec, logFile string, started func(*Process) error) (*Process, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
+	}
+	if s.PIDFile != "" {
+		if pid, held := PIDFileHeld(s.PIDFile); held {
+			return nil, fmt.Errorf("vm %s: a qemu (pid %d) already runs for it, started by a daemon that died before it recorded it; stop it with: kill %d", s.Name, pid, pid)
+		}
 	}
 	// A stale socket from an earlier run would make the wait below return at once.
 	if err := removeSocket(s.QMPSocket); err != nil {
@@ -70,6 +80,13 @@ func Start(ctx context.Context, qemuBinary string, s Spec, logFile string) (*Pro
 		return nil, fmt.Errorf("start vm %q: %w", s.Name, err)
 	}
 	p.StartTime = st
+	if started != nil {
+		if err := started(p); err != nil {
+			_ = syscall.Kill(p.Pid, syscall.SIGKILL)
+			<-p.exited
+			return nil, fmt.Errorf("start vm %q: %w", s.Name, err)
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
 	defer cancel()
@@ -117,6 +134,28 @@ func Adopt(pid int, startTime uint64) (*Process, error) {
 	return &Process{Pid: pid, StartTime: st}, nil
 }
 
+// PIDFileHeld reports whether a running qemu holds the pid file: qemu keeps a write lock (an OFD fcntl lock)
+// on its -pidfile while it runs, so a lock that cannot be taken means it still runs. It also returns the pid
+// the file names.
+func PIDFileHeld(path string) (pid int, held bool) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: io.SeekStart, Start: 0, Len: 0}
+	if err := syscall.FcntlFlock(f.Fd(), fOFDSetLK, &lk); err == nil {
+		lk.Type = syscall.F_UNLCK
+		_ = syscall.FcntlFlock(f.Fd(), fOFDSetLK, &lk)
+		return 0, false
+	}
+	pid, _ = ReadPIDFile(path)
+	return pid, true
+}
+
+// fOFDSetLK is F_OFD_SETLK (Linux), the lock qemu takes on its pid file; the syscall package lacks it.
+const fOFDSetLK = 37
+
 // ReadPIDFile reads a pid written by qemu -pidfile.
 func ReadPIDFile(path string) (int, error) {
 	b, err := os.ReadFile(path)
@@ -130,7 +169,17 @@ func ReadPIDFile(path string) (int, error) {
 	return pid, nil
 }
 
-// Alive reports whether this very qemu (same pid and start time) still runs.
+// signal sends sig to the process if it is still the same process (pid and start time), so a reused pid
+// never gets it.
+func (p *Process) signal(sig syscall.Signal) error {
+	if !p.Alive() {
+		return syscall.ESRCH
+	}
+	return syscall.Kill(p.Pid, sig)
+}
+
+// Alive reports whether the process still runs: our child not yet reaped, or, for an adopted one, a
+// process with the same pid and start time.
 func (p *Process) Alive() bool {
 	if p.exited != nil {
 		select {

@@ -175,7 +175,7 @@ func TestStartFailureShowsQemuError(t *testing.T) {
 	dir := shortTempDir(t)
 	s := testSpec(t, dir)
 	s.Disk = dir + "/nosuch.qcow2"
-	_, err := Start(context.Background(), testQemu, s, dir+"/qemu.log")
+	_, err := Start(context.Background(), testQemu, s, dir+"/qemu.log", nil)
 	if err == nil || !strings.Contains(err.Error(), "nosuch.qcow2") {
 		t.Fatalf("Start with a missing disk = %v, want qemu's complaint about nosuch.qcow2", err)
 	}

@@ -12,10 +12,15 @@ import (
 // quitGrace is how long Stop waits after QMP quit, and after SIGKILL, for qemu to exit.
 const quitGrace = 5 * time.Second
 
+// qmpDialWait bounds how long Stop keeps trying to reach QMP (qemu serves one client at a time, so another
+// may hold it for a moment) before it gives up on the ACPI power-off.
+const qmpDialWait = 10 * time.Second
+
 // Stop stops the qemu p whose QMP socket is qmpPath: it asks for an ACPI power-off, waits up to
 // timeout for the guest to turn itself off, then sends QMP quit, and as a last resort SIGKILL.
 // It returns nil only when the process is gone. A process that is already gone is not an error.
-// If QMP cannot be reached within 2 s (e.g. another client holds it), qemu is killed.
+// If QMP cannot be reached for qmpDialWait, qemu gets SIGTERM (its own orderly quit: it flushes its disk
+// caches) and SIGKILL only if that fails, so a guest's writes already handed to qemu are never lost.
 func Stop(ctx context.Context, qmpPath string, p *Process, timeout time.Duration) error {
 	if p == nil {
 		return errors.New("stop vm: no process; start or adopt it first")
@@ -23,15 +28,45 @@ func Stop(ctx context.Context, qmpPath string, p *Process, timeout time.Duration
 	if !p.Alive() {
 		return nil
 	}
-	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	q, err := DialQMP(dctx, qmpPath)
-	cancel()
+	q, err := dialQMPRetry(ctx, qmpPath, min(qmpDialWait, max(timeout, 2*time.Second)))
 	if err != nil {
-		slog.Warn("stop vm: no QMP, killing qemu", "pid", p.Pid, "err", err)
-		return kill(ctx, p)
+		slog.Warn("stop vm: no QMP, asking qemu to quit with SIGTERM", "pid", p.Pid, "err", err)
+		return terminate(ctx, p)
 	}
 	defer q.Close()
 	return StopWithQMP(ctx, q, p, timeout)
+}
+
+// dialQMPRetry dials QMP until it answers or wait passes.
+func dialQMPRetry(ctx context.Context, path string, wait time.Duration) (*QMP, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		dctx, dcancel := context.WithTimeout(ctx, 2*time.Second)
+		q, err := DialQMP(dctx, path)
+		dcancel()
+		if err == nil {
+			return q, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// terminate sends SIGTERM (qemu quits in order, as with QMP quit), waits quitGrace, then kills.
+func terminate(ctx context.Context, p *Process) error {
+	if err := p.signal(syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("stop vm: SIGTERM pid %d: %w", p.Pid, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, quitGrace)
+	defer cancel()
+	if p.Wait(wctx) == nil {
+		return nil
+	}
+	return kill(ctx, p)
 }
 
 // StopWithQMP is Stop over an already open QMP connection. qemu serves one QMP client at a
@@ -70,7 +105,7 @@ func kill(ctx context.Context, p *Process) error {
 	if !p.Alive() {
 		return nil
 	}
-	if err := syscall.Kill(p.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := p.signal(syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("stop vm: kill pid %d: %w", p.Pid, err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, quitGrace)
