@@ -19,6 +19,8 @@ type LabInfo struct {
 	StartedAt   time.Time `json:"started_at"`
 	RuntimeDir  string    `json:"runtime_dir"`
 	StateDir    string    `json:"state_dir"`
+	// RemovedVMs are VMs no longer in the lab file whose qemu, left by an earlier daemon, this one stopped.
+	RemovedVMs []string `json:"removed_vms,omitempty"`
 }
 
 // VM states reported in VMStatus.State.

@@ -91,6 +91,11 @@ func (r *vmRun) adopt() (bool, error) {
 // qemu.json records, checking pid and start time), and returns the names of the VMs it stopped. `down` uses
 // it when no daemon answers, so that nothing is left running and a purge never strands a live qemu.
 func StopOrphans(ctx context.Context, dirs labpath.Dirs, timeout time.Duration) ([]string, error) {
+	return stopRecorded(ctx, dirs, timeout, func(string) bool { return true })
+}
+
+// stopRecorded stops the recorded qemus of the VMs that match, and returns their names.
+func stopRecorded(ctx context.Context, dirs labpath.Dirs, timeout time.Duration, match func(vm string) bool) ([]string, error) {
 	records, err := filepath.Glob(dirs.QemuRecord("*"))
 	if err != nil {
 		return nil, err
@@ -99,6 +104,9 @@ func StopOrphans(ctx context.Context, dirs labpath.Dirs, timeout time.Duration) 
 	var errs []error
 	for _, path := range records {
 		name := filepath.Base(filepath.Dir(path))
+		if !match(name) {
+			continue
+		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			continue
@@ -120,4 +128,19 @@ func StopOrphans(ctx context.Context, dirs labpath.Dirs, timeout time.Duration) 
 		stopped = append(stopped, name)
 	}
 	return stopped, errors.Join(errs...)
+}
+
+// stopRemoved stops the qemus that an earlier daemon of the lab left running for VMs the lab file no longer
+// has (removed while no daemon ran): otherwise they would run unseen, and a purge would delete their overlays
+// under them. It returns their names; the daemon reports them in its LabInfo.
+func (d *Daemon) stopRemoved(ctx context.Context) ([]string, error) {
+	inLab := map[string]bool{}
+	for _, v := range d.lab.VMs {
+		inLab[v.Name] = true
+	}
+	stopped, err := stopRecorded(ctx, d.dirs, 30*time.Second, func(vm string) bool { return !inLab[vm] })
+	for _, name := range stopped {
+		d.log.Warn("stopped a VM that is no longer in the lab file (its qemu was left by an earlier daemon)", "vm", name)
+	}
+	return stopped, err
 }

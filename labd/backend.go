@@ -26,6 +26,7 @@ func (d *Daemon) Lab(ctx context.Context) (api.LabInfo, error) {
 		StartedAt:   d.started,
 		RuntimeDir:  d.dirs.Runtime,
 		StateDir:    d.dirs.State,
+		RemovedVMs:  d.removed,
 	}, nil
 }
 

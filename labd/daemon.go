@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -60,6 +62,7 @@ type Daemon struct {
 	consolePW string
 	started   time.Time
 
+	removed  []string // VMs no longer in the lab file whose leftover qemu start stopped
 	vms      map[string]*vmRun
 	vmOrder  []string
 	net      *network
@@ -132,6 +135,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx, l) }()
+	go d.keepSocket(ctx, srv)
 	if err := writePIDFile(d.dirs.PIDFile()); err != nil {
 		d.log.Warn("pid file", "err", err)
 	}
@@ -152,6 +156,43 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	_ = os.Remove(d.dirs.CtlSocket())
 	_ = os.Remove(d.dirs.PIDFile())
 	return nil
+}
+
+// socketCheckEvery is how often the daemon checks that its control socket still exists.
+const socketCheckEvery = 2 * time.Second
+
+// keepSocket serves the API on a new control socket whenever the old one's path vanished (logind deletes
+// $XDG_RUNTIME_DIR at logout; a user may delete /tmp/cloonix-UID): the runtime directory is made again, so
+// the CLI and cloonix-proxy find the lab. Open tunnels and the VMs' running qemus are not affected.
+func (d *Daemon) keepSocket(ctx context.Context, srv *api.Server) {
+	t := time.NewTicker(socketCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := os.Lstat(d.dirs.CtlSocket()); err == nil {
+			continue
+		}
+		d.log.Warn("control socket vanished (runtime directory deleted?); making it again", "path", d.dirs.CtlSocket())
+		if err := d.dirs.Ensure(); err != nil {
+			d.log.Error("runtime directory", "err", err)
+			continue
+		}
+		l, err := api.Listen(d.dirs.CtlSocket())
+		if err != nil {
+			d.log.Error("control socket", "err", err)
+			continue
+		}
+		_ = writePIDFile(d.dirs.PIDFile())
+		go func() {
+			if err := srv.Serve(ctx, l); err != nil {
+				d.log.Error("api server on the new socket stopped", "err", err)
+			}
+		}()
+	}
 }
 
 // checkSocketPaths reports the first socket of lab l whose path is too long for a UNIX socket, with how to
@@ -186,8 +227,31 @@ func (d *Daemon) lock() error {
 		}
 		return fmt.Errorf("lock %s: %w", path, err)
 	}
+	// The pid, for `down` when the daemon holds the lock but does not answer (still starting).
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(fmt.Sprintf("%d\n", os.Getpid())), 0)
+	}
 	d.lockFile = f
 	return nil
+}
+
+// DaemonAlive tells from the lab's lock whether its daemon runs, and its pid: a daemon holds the lock from
+// before its first VM starts until after its last one stopped, so this is right even while it is still
+// starting and does not answer on its socket yet, or after its runtime directory was deleted.
+func DaemonAlive(dirs labpath.Dirs) (pid int, alive bool) {
+	f, err := os.Open(dirs.LockFile())
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err == nil {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return 0, false
+	}
+	b := make([]byte, 32)
+	n, _ := f.Read(b)
+	pid, _ = strconv.Atoi(strings.TrimSpace(string(b[:n])))
+	return pid, true
 }
 
 func (d *Daemon) unlock() {
@@ -213,6 +277,11 @@ func (d *Daemon) start(ctx context.Context) error {
 			break
 		}
 	}
+	removed, err := d.stopRemoved(ctx)
+	if err != nil {
+		return fmt.Errorf("stopping VMs no longer in the lab file: %w", err)
+	}
+	d.removed = removed
 	d.probe = d.accelProbe(ctx)
 	d.accel = d.probe.Probe(ctx)
 	d.log.Info("accelerator", "name", d.accel.Name, "reason", d.accel.Reason, "cached", d.accel.Cached)

@@ -62,8 +62,10 @@ func (d Dirs) CtlSocket() string { return filepath.Join(d.Runtime, ctlSocket) }
 // PIDFile is the lab daemon's pid file.
 func (d Dirs) PIDFile() string { return filepath.Join(d.Runtime, pidFile) }
 
-// LockFile is the lab daemon's lock (flock), held while it runs so that a second daemon fails at once.
-func (d Dirs) LockFile() string { return filepath.Join(d.Runtime, lockFile) }
+// LockFile is the lab daemon's lock (flock), held while it runs so that a second daemon fails at once; it
+// holds the daemon's pid. It lives in the state directory, with the VMs' records: logind deletes
+// $XDG_RUNTIME_DIR at logout, and a lock there would vanish under a running daemon.
+func (d Dirs) LockFile() string { return filepath.Join(d.State, lockFile) }
 
 // QMPSocket is the QMP socket of a VM.
 func (d Dirs) QMPSocket(vm string) string { return filepath.Join(d.Runtime, vm+".qmp") }

@@ -110,7 +110,7 @@ func TestFiles(t *testing.T) {
 		d.State:                    "/s/cloonix/nemo",
 		d.CtlSocket():              "/r/cloonix/nemo/ctl.sock",
 		d.PIDFile():                "/r/cloonix/nemo/labd.pid",
-		d.LockFile():               "/r/cloonix/nemo/labd.lock",
+		d.LockFile():               "/s/cloonix/nemo/labd.lock",
 		d.QMPSocket("vm1"):         "/r/cloonix/nemo/vm1.qmp",
 		d.SerialSocket("vm1"):      "/r/cloonix/nemo/vm1.serial",
 		d.QemuPID("vm1"):           "/r/cloonix/nemo/vm1.pid",

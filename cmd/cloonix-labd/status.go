@@ -154,55 +154,76 @@ func downCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if !api.NewClient(t.sock).IsUp(c.Context) {
-				// A daemon that died leaves its VMs running: stop them first, so nothing is left behind.
-				stopped, err := labd.StopOrphans(c.Context, t.dirs, 20*time.Second)
-				if err != nil {
-					return fmt.Errorf("lab %s: its daemon is gone, and stopping the VMs it left failed: %w", t.name, err)
-				}
-				if len(stopped) > 0 {
-					fmt.Printf("%s lab %s: its daemon was gone; stopped the VMs it left running: %s\n", stamp(), t.name, strings.Join(stopped, ", "))
-					if c.Bool("purge") {
-						return purge(t)
-					}
-					return nil
-				}
-				if c.Bool("purge") {
-					if err := purge(t); err != nil {
-						return err
-					}
-					fmt.Printf("lab %s was not up; purged its state\n", t.name)
-					return nil
-				}
-				return fmt.Errorf("lab %s is not up; nothing to stop (--purge deletes its state)", t.name)
-			}
-			client := api.NewClient(t.sock)
-			info, err := client.Lab(c.Context)
+			wasUp, err := stopDaemon(c.Context, t)
 			if err != nil {
 				return err
 			}
-			vms, _ := client.VMs(c.Context)
-			fmt.Printf("%s lab %s: stopping %d VMs\n", stamp(), t.name, len(vms))
-			if err := client.Down(c.Context); err != nil {
-				return err
+			// No daemon now. One that died leaves its VMs running: stop them, so nothing is left behind and a
+			// purge never deletes an overlay under a live qemu.
+			stopped, err := labd.StopOrphans(c.Context, t.dirs, 20*time.Second)
+			if err != nil {
+				return fmt.Errorf("lab %s: stopping the VMs its daemon left failed: %w", t.name, err)
 			}
-			pids := []int{info.PID}
-			for _, v := range vms {
-				if v.PID != 0 {
-					pids = append(pids, v.PID)
-				}
-			}
-			if err := waitGone(c.Context, pids, 60*time.Second); err != nil {
-				return fmt.Errorf("lab %s: %w", t.name, err)
+			if len(stopped) > 0 {
+				fmt.Printf("%s lab %s: stopped the VMs its daemon left running: %s\n", stamp(), t.name, strings.Join(stopped, ", "))
 			}
 			if c.Bool("purge") {
 				if err := purge(t); err != nil {
 					return err
 				}
+				fmt.Printf("%s lab %s: purged its state\n", stamp(), t.name)
+				return nil
+			}
+			if len(stopped) == 0 && !wasUp {
+				return fmt.Errorf("lab %s is not up; nothing to stop (--purge deletes its state)", t.name)
 			}
 			fmt.Printf("%s lab %s is down\n", stamp(), t.name)
 			return nil
 		},
+	}
+}
+
+// stopDaemon stops the lab's daemon if one runs, deciding that from the lab's lock, not from an answer on
+// the socket: a daemon still starting (probing the accelerator, starting qemus) does not answer yet, and
+// killing its VMs under it, or purging its state, would strand it. A daemon that answers is asked to take
+// the lab down; one that does not gets SIGTERM, which makes it stop what it started. It tells whether there
+// was a daemon.
+func stopDaemon(ctx context.Context, t target) (bool, error) {
+	pid, alive := labd.DaemonAlive(t.dirs)
+	if !alive {
+		return false, nil
+	}
+	client := api.NewClient(t.sock)
+	if client.IsUp(ctx) {
+		vms, _ := client.VMs(ctx)
+		fmt.Printf("%s lab %s: stopping %d VMs\n", stamp(), t.name, len(vms))
+		dctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		defer cancel()
+		if err := takeDown(dctx, client); err != nil {
+			return true, fmt.Errorf("lab %s: %w", t.name, err)
+		}
+		return true, nil
+	}
+	if pid <= 0 {
+		return true, fmt.Errorf("lab %s: a daemon holds %s but does not answer and wrote no pid; find it with: pgrep -af 'labd serve'", t.name, t.dirs.LockFile())
+	}
+	fmt.Printf("%s lab %s: its daemon (pid %d) is not answering yet (still starting?); asking it to stop\n", stamp(), t.name, pid)
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return true, fmt.Errorf("lab %s: stop daemon pid %d: %w", t.name, pid, err)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if _, alive := labd.DaemonAlive(t.dirs); !alive {
+			return true, nil
+		}
+		if time.Now().After(deadline) {
+			return true, fmt.Errorf("lab %s: daemon pid %d still holds the lab's lock 3 minutes after SIGTERM; stop it with: kill -9 %d, then run down again", t.name, pid, pid)
+		}
+		select {
+		case <-ctx.Done():
+			return true, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 

@@ -74,6 +74,12 @@ func upCommand() *cli.Command {
 				return fmt.Errorf("lab %s: %s", l.Name, labd.ExpandError(err.Error()))
 			}
 			fmt.Printf("%s lab %s: daemon pid %d, log %s\n", stamp(), l.Name, pid, dirs.DaemonLog())
+			client := api.NewClient(sock)
+			if info, err := client.Lab(c.Context); err == nil {
+				for _, v := range info.RemovedVMs {
+					fmt.Printf("%s %-12s no longer in the lab file: stopped the qemu an earlier daemon left running for it\n", stamp(), v)
+				}
+			}
 			if c.Bool("no-wait") {
 				fmt.Printf("%s lab %s: every VM has started; not waiting for them to be ready. Follow with: cloonix-labd status --lab %s\n", stamp(), l.Name, l.Name)
 				return nil
@@ -84,7 +90,6 @@ func upCommand() *cli.Command {
 			}
 			ctx, cancel := context.WithTimeout(c.Context, timeout)
 			defer cancel()
-			client := api.NewClient(sock)
 			if err := waitUp(ctx, client, l, timeout); err != nil {
 				return failedUp(c.Context, client, l, dirs, c.Bool("keep"), err)
 			}
