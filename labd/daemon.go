@@ -17,6 +17,7 @@ import (
 	"github.com/cloonix-go/cloonix/kind"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labpath"
+	"github.com/cloonix-go/cloonix/logcap"
 	"github.com/cloonix-go/cloonix/sshsetup"
 	"github.com/cloonix-go/cloonix/vm"
 )
@@ -136,6 +137,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx, l) }()
 	go d.keepSocket(ctx, srv)
+	go d.capLogs(ctx)
 	if err := writePIDFile(d.dirs.PIDFile()); err != nil {
 		d.log.Warn("pid file", "err", err)
 	}
@@ -192,6 +194,46 @@ func (d *Daemon) keepSocket(ctx context.Context, srv *api.Server) {
 				d.log.Error("api server on the new socket stopped", "err", err)
 			}
 		}()
+	}
+}
+
+// logCheckEvery is how often the daemon checks the sizes of the lab's logs: a guest writes its console log
+// as fast as qemu lets it, so this bounds how far past logcap.Default one can grow.
+const logCheckEvery = 2 * time.Second
+
+// capLogs keeps the daemon's log and each VM's console and qemu logs within logcap.Default. A console log
+// that was cut starts again at offset 0 for the VM's monitor and console tails.
+func (d *Daemon) capLogs(ctx context.Context) {
+	t := time.NewTicker(logCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := logcap.Default.Enforce(d.dirs.DaemonLog()); err != nil {
+			d.log.Warn("daemon log", "err", err)
+		}
+		for _, name := range d.vmOrder {
+			r := d.vms[name]
+			if _, err := logcap.Default.Enforce(r.qemuLogPath()); err != nil {
+				d.log.Warn("qemu log", "vm", name, "err", err)
+			}
+			rotated, err := logcap.Default.Enforce(r.consoleLogPath())
+			if err != nil {
+				d.log.Warn("console log", "vm", name, "err", err)
+			}
+			if rotated {
+				r.mu.Lock()
+				r.logOffset = 0
+				running := r.proc != nil && r.proc.Alive()
+				r.mu.Unlock()
+				if running { // the record keeps the offset for a daemon that adopts the VM
+					_ = r.writeRecord()
+				}
+			}
+		}
 	}
 }
 

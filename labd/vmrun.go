@@ -258,6 +258,9 @@ func (r *vmRun) monitor(ctx context.Context) {
 			return
 		}
 		if state == StateBooting && len(readiness) > 0 {
+			if fileSize(r.consoleLogPath()) < seen { // capLogs cut the log
+				seen, carry = 0, nil
+			}
 			chunk, n := readFrom(r.consoleLogPath(), seen)
 			seen += n
 			buf := append(carry, chunk...)
@@ -352,6 +355,9 @@ func tailLinesFrom(path string, from int64, n int) string {
 	st, err := f.Stat()
 	if err != nil {
 		return ""
+	}
+	if from > st.Size() { // the log was cut (logcap) since from was taken
+		from = 0
 	}
 	off := max(st.Size()-16<<10, from, 0)
 	b, _ := readFrom(path, off)
