@@ -3,11 +3,13 @@ package labd
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/cloonix-go/cloonix/atomicfile"
 	"github.com/cloonix-go/cloonix/cvac"
 	"github.com/cloonix-go/cloonix/kind"
 	"github.com/cloonix-go/cloonix/vm"
@@ -24,16 +26,27 @@ func day0Medium(k *kind.Kind) vm.Medium {
 // consolePassword returns the lab's console password, made at random on first use and kept 0600 in the file
 // at path (labpath.Dirs.ConsolePassword). IOS-XE's day-0 user needs one for the serial console; ssh logs in with the
 // lab's RSA key. No lab shares it, and a lab's own day-0 file can change it (it is applied after ours).
+//
+// A file that exists but holds a password too short to be one of ours (or none) is refused, not silently
+// replaced: the routers were configured with what it held.
 func consolePassword(path string) (string, error) {
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 12 {
-		return strings.TrimSpace(string(b)), nil
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		pw := strings.TrimSpace(string(b))
+		if len(pw) < 12 {
+			return "", fmt.Errorf("console password file %s holds %d characters, not a password of ours (16); the routers were set up with it: put the password back, or delete the file and start the lab afresh with: cloonix-labd down --purge", path, len(pw))
+		}
+		return pw, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return "", fmt.Errorf("console password: %w", err)
 	}
 	raw := make([]byte, 12)
 	if _, err := rand.Read(raw); err != nil {
 		return "", fmt.Errorf("console password: %w", err)
 	}
 	pw := base64.RawURLEncoding.EncodeToString(raw)
-	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(pw+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("console password: %w", err)
 	}
 	return pw, nil

@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/cloonix-go/cloonix/atomicfile"
 )
 
 // RSABits is the size of the lab's RSA key (for router kinds that lack
@@ -84,7 +86,7 @@ func ensureKey(path, comment string, gen func() (any, error)) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("sshsetup: encode %s: %w", filepath.Base(path), err)
 		}
-		if err := writeFileAtomic(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		if err := atomicfile.Write(path, pem.EncodeToMemory(block), 0o600); err != nil {
 			return "", err
 		}
 		signer, err = ssh.NewSignerFromKey(priv)
@@ -95,34 +97,8 @@ func ensureKey(path, comment string, gen func() (any, error)) (string, error) {
 		return "", fmt.Errorf("sshsetup: read lab key: %w", err)
 	}
 	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + " " + comment
-	if err := writeFileAtomic(path+".pub", []byte(line+"\n"), 0o644); err != nil {
+	if err := atomicfile.Write(path+".pub", []byte(line+"\n"), 0o644); err != nil {
 		return "", err
 	}
 	return line, nil
-}
-
-// writeFileAtomic writes data to a temporary file in the same directory with
-// perm, then renames it over path.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("sshsetup: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return fmt.Errorf("sshsetup: chmod %s: %w", tmp, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("sshsetup: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("sshsetup: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("sshsetup: write %s: %w", path, err)
-	}
-	return nil
 }
