@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cloonix-go/cloonix/atomicfile"
 )
 
 // Accel is the accelerator a VM runs with, and why it was chosen. Status shows both.
@@ -399,11 +401,7 @@ func writeAccelCache(path, key string, a Accel) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("accelerator cache: %w", err)
 	}
-	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("accelerator cache: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return fmt.Errorf("accelerator cache: %w", err)
 	}
 	return nil
