@@ -8,10 +8,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/cloonix-go/cloonix/labpath"
+	"github.com/cloonix-go/cloonix/relay"
 )
 
 // connectOK is written on a hijacked connection once the backend has dialled.
@@ -100,7 +100,7 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		defer s.wg.Done()
 		defer s.untrack(down, up)
-		Splice(down, up)
+		relay.Both(down, up)
 	}()
 }
 
@@ -135,44 +135,3 @@ func (s *Server) closeTunnels() {
 	}
 	s.tunnels = nil
 }
-
-// closeWriter is a connection that supports half-close.
-type closeWriter interface{ CloseWrite() error }
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
-
-// Splice copies a→b and b→a until both directions are done, propagating
-// half-close (CloseWrite) when a side supports it, then closes both. If a
-// direction fails with an error other than EOF, both connections are closed
-// at once so that the other direction ends too.
-func Splice(a, b net.Conn) {
-	var wg sync.WaitGroup
-	wg.Add(2)
-	var once sync.Once
-	abort := func() { once.Do(func() { a.Close(); b.Close() }) }
-	one := func(dst, src net.Conn) {
-		defer wg.Done()
-		bp := bufPool.Get().(*[]byte)
-		_, err := io.CopyBuffer(onlyWriter{dst}, onlyReader{src}, *bp)
-		bufPool.Put(bp)
-		if err != nil {
-			abort()
-			return
-		}
-		if cw, ok := dst.(closeWriter); ok {
-			if cw.CloseWrite() == nil {
-				return
-			}
-		}
-		abort()
-	}
-	go one(a, b)
-	one(b, a)
-	wg.Wait()
-	abort()
-}
-
-// onlyWriter and onlyReader hide ReadFrom/WriteTo so that CopyBuffer uses
-// our large buffer (net.Conn's own paths fall back to 32 KiB copies).
-type onlyWriter struct{ io.Writer }
-type onlyReader struct{ io.Reader }

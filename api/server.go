@@ -48,9 +48,6 @@ const (
 // DefaultDialTimeout bounds Backend.Dial for a CONNECT request.
 const DefaultDialTimeout = 20 * time.Second
 
-// copyBufferSize is the size of each direction's tunnel buffer.
-const copyBufferSize = 256 << 10
-
 // Server serves the API for one Backend. Create it with NewServer.
 type Server struct {
 	b           Backend

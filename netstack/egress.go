@@ -3,7 +3,6 @@ package netstack
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 	"gvisor.dev/gvisor/pkg/waiter"
+
+	"github.com/cloonix-go/cloonix/relay"
 )
 
 // installForwarders sends every TCP SYN and UDP datagram that no local endpoint takes (everything not for
@@ -137,7 +138,7 @@ func (n *NAT) handleTCP(r *tcp.ForwarderRequest) {
 		_ = gc.Close()
 		return
 	}
-	Proxy(gc, hc)
+	relay.Both(gc, hc)
 	n.untrack(gc)
 	n.untrack(hc)
 }
@@ -190,7 +191,7 @@ func (n *NAT) udpFlow(gc *gonet.UDPConn, dst netip.AddrPort, release func()) {
 	last.Store(time.Now().UnixNano())
 	idle := n.cfg.UDPIdleTimeout
 	var wg sync.WaitGroup
-	relay := func(dst, src net.Conn) {
+	forward := func(dst, src net.Conn) {
 		defer wg.Done()
 		buf := make([]byte, 65535)
 		for {
@@ -211,8 +212,8 @@ func (n *NAT) udpFlow(gc *gonet.UDPConn, dst netip.AddrPort, release func()) {
 		}
 	}
 	wg.Add(2)
-	go relay(hc, gc)
-	relay(gc, hc)
+	go forward(hc, gc)
+	forward(gc, hc)
 	wg.Wait()
 	n.untrack(gc)
 	n.untrack(hc)
@@ -222,5 +223,3 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
-
-func isEOF(err error) bool { return errors.Is(err, io.EOF) }

@@ -7,6 +7,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+
+	"github.com/cloonix-go/cloonix/relay"
 )
 
 // This file holds every non-default gVisor setting the NAT uses, each with the reason. The numbers behind
@@ -52,10 +54,10 @@ const (
 	tcpBufDefault = 4 << 20
 	tcpBufMax     = 8 << 20
 
-	// copyBufSize: the copy buffer between a host socket and a gonet connection. gonet sends what one
-	// Write gives it as one segment train; io.Copy's 32 KiB writes capped MTU 65520 at ~6.5 Gbit/s, 256 KiB
-	// reached 9-10.7 Gbit/s.
-	copyBufSize = 256 << 10
+	// copyBufSize: the copy buffer between a host socket and a gonet connection (relay's, shared with the
+	// control API's tunnels and cloonix-proxy). gonet sends what one Write gives it as one segment train;
+	// io.Copy's 32 KiB writes capped MTU 65520 at ~6.5 Gbit/s, 256 KiB reached 9-10.7 Gbit/s.
+	copyBufSize = relay.BufSize
 
 	// timeWait: a short TIME-WAIT so that many short DialVM connections (ssh, ansible) from the NAT's
 	// single address do not pile up ephemeral ports. The LAN is one hop, so late duplicates are unlikely.

@@ -13,6 +13,7 @@ import (
 	"github.com/cloonix-go/cloonix/lan"
 	"github.com/cloonix-go/cloonix/netstack"
 	"github.com/cloonix-go/cloonix/netstack/dhcp"
+	"github.com/cloonix-go/cloonix/relay"
 )
 
 // oneVM is the NAT's VM table: the fake guest, always running.
@@ -117,7 +118,7 @@ func runCloonix(ctx context.Context, args []string) error {
 }
 
 // serveFront accepts front connections until ln closes: each names a port on one line, then is
-// proxied to DialVM(vm, port) with netstack.Proxy (the NAT's 256 KiB copy loop).
+// proxied to DialVM(vm, port) with relay.Both (the NAT's 256 KiB copy loop).
 func serveFront(ctx context.Context, ln net.Listener, nat *netstack.NAT, vm string) {
 	for {
 		c, err := ln.Accept()
@@ -142,7 +143,7 @@ func serveFront(ctx context.Context, ln net.Listener, nat *netstack.NAT, vm stri
 				up.Close()
 				return
 			}
-			netstack.Proxy(c, up)
+			relay.Both(c, up)
 		}()
 	}
 }

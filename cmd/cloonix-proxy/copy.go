@@ -2,38 +2,31 @@ package main
 
 import (
 	"errors"
-	"io"
 	"net"
 	"os"
 	"syscall"
+
+	"github.com/cloonix-go/cloonix/relay"
 )
 
-const copyBufferSize = 256 << 10
-
-// pipe copies stdin to the socket and the socket to stdout. When stdin ends
-// it half-closes the socket; when the socket ends it closes stdout. It
-// returns when both directions are done, or at the first error.
+// pipe copies stdin to the socket and the socket to stdout (relay.Copy). When stdin ends it half-closes the
+// socket; when the socket ends it closes stdout. It returns when both directions are done, or at the first
+// error.
 func pipe(conn *net.UnixConn) error {
 	done := make(chan error, 2)
 	go func() {
-		_, err := io.CopyBuffer(conn, os.Stdin, make([]byte, copyBufferSize))
-		if err == nil {
-			err = conn.CloseWrite()
+		if _, err := relay.Copy(conn, os.Stdin); err != nil {
+			done <- errors.New("stdin to tunnel: " + err.Error())
+			return
 		}
-		if err != nil {
-			err = errors.New("stdin to tunnel: " + err.Error())
-		}
-		done <- err
+		done <- nil
 	}()
 	go func() {
-		_, err := io.CopyBuffer(os.Stdout, conn, make([]byte, copyBufferSize))
-		if cerr := os.Stdout.Close(); err == nil && cerr != nil && !errors.Is(cerr, os.ErrClosed) {
-			err = cerr
+		if _, err := relay.Copy(os.Stdout, conn); err != nil {
+			done <- errors.New("tunnel to stdout: " + err.Error())
+			return
 		}
-		if err != nil {
-			err = errors.New("tunnel to stdout: " + err.Error())
-		}
-		done <- err
+		done <- nil
 	}()
 	for range 2 {
 		if err := <-done; err != nil {

@@ -3,7 +3,7 @@
 // sends one CONNECT request and then copies bytes between stdio and the
 // socket (or, with --fdpass, hands the socket itself to ssh).
 //
-// It imports only packages api/tunnel and labpath and a few small standard
+// It imports only packages api/tunnel, labpath and relay and a few small standard
 // packages, so that it starts in about a millisecond.
 package main
 
