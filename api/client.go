@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/cloonix-go/cloonix/api/tunnel"
+
+	"github.com/cloonix-go/cloonix/unixsock"
 )
 
 // Client talks to a lab daemon's API over its UNIX socket.
@@ -23,8 +25,7 @@ type Client struct {
 func NewClient(socketPath string) *Client {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socketPath)
+			return unixsock.Dial(ctx, socketPath) // our directory, our uid at the other end
 		},
 		MaxIdleConns:       2,
 		DisableCompression: true,

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/cloonix-go/cloonix/unixsock"
 )
 
 // Listen creates the lab's control socket at path. The directory is created
@@ -20,8 +22,8 @@ func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("api: create socket directory: %w", err)
 	}
-	if err := checkPrivateDir(dir); err != nil {
-		return nil, err
+	if err := unixsock.CheckDir(dir); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
 	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode().Type() != os.ModeSocket {
@@ -48,21 +50,4 @@ func Listen(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("api: chmod socket: %w", err)
 	}
 	return l, nil
-}
-
-func checkPrivateDir(dir string) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("api: socket directory: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("api: %s is not a directory", dir)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("api: socket directory %s has mode %04o; it must be private: chmod 700 %s", dir, perm, dir)
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
-		return fmt.Errorf("api: socket directory %s belongs to uid %d, not to you (uid %d)", dir, st.Uid, os.Getuid())
-	}
-	return nil
 }

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cloonix-go/cloonix/lograte"
+	"github.com/cloonix-go/cloonix/unixsock"
 )
 
 // Backend is what the daemon implements for the API server.
@@ -54,9 +57,10 @@ type Server struct {
 	log         *slog.Logger
 	DialTimeout time.Duration // bound on Backend.Dial; DefaultDialTimeout if zero
 
-	mu      sync.Mutex
-	tunnels map[net.Conn]struct{}
-	wg      sync.WaitGroup
+	mu         sync.Mutex
+	tunnels    map[net.Conn]struct{}
+	wg         sync.WaitGroup
+	refusedLog lograte.Limiter
 }
 
 // NewServer returns a server for b. A nil log discards log output.
@@ -64,7 +68,7 @@ func NewServer(b Backend, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{b: b, log: log, tunnels: make(map[net.Conn]struct{})}
+	return &Server{b: b, log: log, tunnels: make(map[net.Conn]struct{}), refusedLog: lograte.Limiter{Every: 10 * time.Second}}
 }
 
 // Handler returns the HTTP handler of the API (management and CONNECT).
@@ -84,6 +88,7 @@ func (s *Server) httpServer() *http.Server {
 // (briefly) for management requests and closes open tunnels. It returns nil
 // after a cancellation and the listener's error otherwise.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	l = unixsock.Guard(l, MaxConns, s.refused)
 	hs := s.httpServer()
 	hs.BaseContext = func(net.Listener) context.Context { return ctx }
 	errc := make(chan error, 1)
@@ -103,6 +108,17 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return fmt.Errorf("api: shut down: %w", err)
 	}
 	return nil
+}
+
+// MaxConns bounds the connections the daemon serves at once (management requests and open tunnels: every
+// ssh session is one); past it a new connection is closed at once.
+const MaxConns = 512
+
+// refused logs, at most every 10 s, a connection the guard closed.
+func (s *Server) refused(why string) {
+	if ok, held := s.refusedLog.Allow(time.Now()); ok {
+		s.log.Warn("refused a connection to the control socket", "why", why, "suppressed", held)
+	}
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/cloonix-go/cloonix/labpath"
+
+	"github.com/cloonix-go/cloonix/unixsock"
 )
 
 // ViaHeader names the entity through which the daemon dials (api.ViaHeader).
@@ -46,12 +48,10 @@ func Connect(ctx context.Context, socketPath, entity, host string, port uint16) 
 	if err := labpath.CheckHost(host); err != nil {
 		return nil, err
 	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", socketPath)
+	uc, err := unixsock.Dial(ctx, socketPath) // our directory, our uid at the other end
 	if err != nil {
 		return nil, err
 	}
-	uc := c.(*net.UnixConn)
 	if dl, ok := ctx.Deadline(); ok {
 		_ = uc.SetDeadline(dl)
 	}
