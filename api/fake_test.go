@@ -38,9 +38,9 @@ func (f *fakeBackend) Dial(ctx context.Context, entity, host string, port uint16
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", f.echo)
 	case "off":
-		return nil, NotRunning("nemo", host, StateStopped)
+		return nil, NotRunning("nemo", host, "stopped")
 	case "booting":
-		return nil, NoLease("nemo", host, StateBooting)
+		return nil, NoLease("nemo", host, "booting")
 	case "closed":
 		return nil, Refused("nemo", host, port)
 	case "slow":

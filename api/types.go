@@ -23,24 +23,32 @@ type LabInfo struct {
 	RemovedVMs []string `json:"removed_vms,omitempty"`
 }
 
-// VM states reported in VMStatus.State.
+// VMState is a VM's state, as the daemon keeps it and `status` shows it.
+type VMState string
+
+// The VM states.
 const (
-	StateCreated = "created"
-	StateBooting = "booting"
-	StateRunning = "running"
-	StateStopped = "stopped"
-	StateCrashed = "crashed"
+	StateCreated  VMState = "created"  // overlay and day-0 media are ready, qemu not started yet
+	StateBooting  VMState = "booting"  // qemu runs; the guest has not printed its readiness line yet
+	StateRunning  VMState = "running"  // the guest printed its kind's readiness line
+	StateStopping VMState = "stopping" // down asked it to power off
+	StateStopped  VMState = "stopped"  // qemu exited because we asked it to, or the guest powered off
+	StateCrashed  VMState = "crashed"  // qemu exited without being asked to
 )
+
+// Up reports whether the VM's qemu runs (booting or running): the states in which its NICs can be dialled and
+// its links set.
+func (s VMState) Up() bool { return s == StateBooting || s == StateRunning }
 
 // VMStatus is the state of one VM of the lab.
 type VMStatus struct {
-	Name      string `json:"name"`
-	Kind      string `json:"kind"`
-	State     string `json:"state"`
-	PID       int    `json:"pid,omitempty"`
-	MemoryMiB int    `json:"memory_mib"`
-	CPUs      int    `json:"cpus"`
-	Accel     string `json:"accel,omitempty"`
+	Name      string  `json:"name"`
+	Kind      string  `json:"kind"`
+	State     VMState `json:"state"`
+	PID       int     `json:"pid,omitempty"`
+	MemoryMiB int     `json:"memory_mib"`
+	CPUs      int     `json:"cpus"`
+	Accel     string  `json:"accel,omitempty"`
 	// AccelReason says why the VM runs under Accel (the probe's answer, or why the watchdog restarted it).
 	AccelReason string   `json:"accel_reason,omitempty"`
 	IP          string   `json:"ip,omitempty"`

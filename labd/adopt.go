@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/atomicfile"
 	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/vm"
@@ -83,7 +84,7 @@ func (r *vmRun) adopt() (bool, error) {
 	r.adopted = true
 	r.mu.Unlock()
 	r.d.log.Info("adopted running qemu", "vm", r.spec.Name, "pid", proc.Pid)
-	r.setState(StateBooting) // monitor finds the readiness line again from this boot's offset
+	r.setState(api.StateBooting) // monitor finds the readiness line again from this boot's offset
 	return true, nil
 }
 

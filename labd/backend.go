@@ -126,8 +126,8 @@ func (d *Daemon) SetLink(ctx context.Context, vmName, nic string, up bool) error
 		}
 		return api.Errorf(api.ErrBadRequest, "vm %s has no NIC %q (NICs: %s)", vmName, nic, strings.Join(names, ", "))
 	}
-	if st := r.State(); st != StateRunning && st != StateBooting {
-		return api.NotRunning(d.lab.Name, vmName, st)
+	if st := r.State(); !st.Up() {
+		return api.NotRunning(d.lab.Name, vmName, string(st))
 	}
 	if sw := d.net.switches[n.LAN]; sw != nil {
 		if p := sw.Port(vmName + "/" + n.Name); p != nil {

@@ -178,7 +178,7 @@ func (t *natVMTable) LookupVM(name string) (netstack.VMInfo, error) {
 		}
 	}
 	st := r.State()
-	info.State = st
-	info.Running = st == StateBooting || st == StateRunning
+	info.State = string(st)
+	info.Running = st.Up()
 	return info, nil
 }

@@ -11,19 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/vm"
-)
-
-// VM states, as `status` shows them.
-const (
-	StateCreated  = "created"  // overlay and day-0 media are ready, qemu not started yet
-	StateBooting  = "booting"  // qemu runs; the guest has not printed its readiness line yet
-	StateRunning  = "running"  // the guest printed its kind's readiness line
-	StateStopping = "stopping" // down asked it to power off
-	StateStopped  = "stopped"  // qemu exited because we asked it to, or the guest powered off
-	StateCrashed  = "crashed"  // qemu exited without being asked to
 )
 
 // vmRun is the daemon's view of one VM: its files, its qemu process and its state.
@@ -36,7 +27,7 @@ type vmRun struct {
 	life sync.Mutex
 
 	mu        sync.Mutex
-	state     string
+	state     api.VMState
 	accel     vm.Accel // what this VM's qemu runs with, and why
 	proc      *vm.Process
 	qemu      vm.Spec
@@ -51,7 +42,7 @@ func newVMRun(d *Daemon, spec *lab.VM) *vmRun {
 	return &vmRun{
 		d:     d,
 		spec:  spec,
-		state: StateCreated,
+		state: api.StateCreated,
 	}
 }
 
@@ -68,18 +59,18 @@ func (r *vmRun) nicSocketPath(nic lab.NIC) string {
 }
 
 // State returns the VM's current state.
-func (r *vmRun) State() string {
+func (r *vmRun) State() api.VMState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.state
 }
 
-func (r *vmRun) setState(s string) {
+func (r *vmRun) setState(s api.VMState) {
 	r.mu.Lock()
 	old := r.state
 	r.state = s
 	switch s {
-	case StateRunning:
+	case api.StateRunning:
 		r.readyAt = time.Now()
 	}
 	r.mu.Unlock()
@@ -175,7 +166,7 @@ func (r *vmRun) launch(ctx context.Context) error {
 		r.removeRecord()
 		return fmt.Errorf("vm %s: %w", r.spec.Name, err)
 	}
-	r.setState(StateBooting)
+	r.setState(api.StateBooting)
 	return nil
 }
 
@@ -185,7 +176,7 @@ func (r *vmRun) watchdogDue() bool {
 	limit := r.spec.Kind.KVMSilenceLimit
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return limit > 0 && r.accel.Name == "kvm" && !r.adopted && r.state == StateBooting && !r.stopping &&
+	return limit > 0 && r.accel.Name == "kvm" && !r.adopted && r.state == api.StateBooting && !r.stopping &&
 		time.Since(r.bootedAt) > limit && fileSize(r.consoleLogPath()) <= r.logOffset
 }
 
@@ -216,7 +207,7 @@ func (r *vmRun) restartUnderTCG(ctx context.Context) {
 	r.mu.Unlock()
 	if err := r.launch(ctx); err != nil {
 		r.d.log.Error("watchdog: restart under TCG failed", "vm", r.spec.Name, "err", err)
-		r.setState(StateCrashed)
+		r.setState(api.StateCrashed)
 	}
 }
 
@@ -250,14 +241,14 @@ func (r *vmRun) monitor(ctx context.Context) {
 		if !proc.Alive() {
 			r.removeRecord()
 			if stopping || r.poweredOff() {
-				r.setState(StateStopped)
+				r.setState(api.StateStopped)
 			} else {
-				r.setState(StateCrashed)
+				r.setState(api.StateCrashed)
 				r.d.log.Error("vm crashed: qemu exited without being asked to", "vm", r.spec.Name, "pid", proc.Pid)
 			}
 			return
 		}
-		if state == StateBooting && len(readiness) > 0 {
+		if state == api.StateBooting && len(readiness) > 0 {
 			if fileSize(r.consoleLogPath()) < seen { // capLogs cut the log
 				seen, carry = 0, nil
 			}
@@ -265,7 +256,7 @@ func (r *vmRun) monitor(ctx context.Context) {
 			seen += n
 			buf := append(carry, chunk...)
 			if bytes.Contains(buf, readiness) {
-				r.setState(StateRunning)
+				r.setState(api.StateRunning)
 				carry = nil
 				continue
 			}
@@ -325,7 +316,7 @@ func (r *vmRun) stop(timeout time.Duration) {
 		// the power button and no data to lose: quit qemu at once instead of waiting out the ACPI timeout.
 		timeout = 0
 	}
-	r.setState(StateStopping)
+	r.setState(api.StateStopping)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
 	defer cancel()
 	if err := vm.Stop(ctx, r.qmpPath(), proc, timeout); err != nil {
@@ -334,7 +325,7 @@ func (r *vmRun) stop(timeout time.Duration) {
 	if !proc.Alive() {
 		r.removeRecord()
 	}
-	r.setState(StateStopped)
+	r.setState(api.StateStopped)
 }
 
 // ConsoleTail returns the last n lines of a VM's console log after offset (where its current boot's output

@@ -24,7 +24,7 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 	if err != nil {
 		return err
 	}
-	seen := map[string]string{}
+	seen := map[string]api.VMState{}
 	accel := map[string]string{}
 	sshOK := map[string]bool{}
 	sock := dirs.CtlSocket()
@@ -47,9 +47,9 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 			}
 			accel[v.Name] = v.Accel
 			switch v.State {
-			case labd.StateCrashed, labd.StateStopped:
+			case api.StateCrashed, api.StateStopped:
 				return fmt.Errorf("vm %s is %s while the lab was coming up; %s", v.Name, v.State, consoleReport(dirs, v))
-			case labd.StateRunning:
+			case api.StateRunning:
 			default:
 				done = false
 				continue
@@ -73,11 +73,11 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 			interrupted := errors.Is(ctx.Err(), context.Canceled)
 			for _, v := range last {
 				nat, hasNAT := l.ManagementNAT(v.Name)
-				if v.State == labd.StateRunning && (!hasNAT || sshOK[v.Name]) {
+				if v.State == api.StateRunning && (!hasNAT || sshOK[v.Name]) {
 					continue
 				}
-				what := "state " + v.State
-				if v.State == labd.StateRunning {
+				what := "state " + string(v.State)
+				if v.State == api.StateRunning {
 					what = "its sshd does not answer through " + nat.Name
 				}
 				if interrupted {

@@ -48,9 +48,9 @@ func (b *backend) Dial(ctx context.Context, entity, host string, port uint16) (n
 	}
 	switch host {
 	case "off":
-		return nil, api.NotRunning("nemo", host, api.StateStopped)
+		return nil, api.NotRunning("nemo", host, "stopped")
 	case "booting":
-		return nil, api.NoLease("nemo", host, api.StateBooting)
+		return nil, api.NoLease("nemo", host, "booting")
 	case "closed":
 		return nil, api.Refused("nemo", host, port)
 	case "slow":
