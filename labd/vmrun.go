@@ -14,6 +14,7 @@ import (
 	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labpath"
+	"github.com/cloonix-go/cloonix/termsafe"
 	"github.com/cloonix-go/cloonix/vm"
 )
 
@@ -357,7 +358,7 @@ func tailLinesFrom(path string, from int64, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	for i, l := range lines { // guest bytes: no terminal escapes reach the user's screen
-		lines[i] = vm.Printable(strings.TrimRight(l, "\r"), 240)
+		lines[i] = termsafe.Line(strings.TrimRight(l, "\r"), 240)
 	}
 	return strings.Join(lines, "\n")
 }

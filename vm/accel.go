@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cloonix-go/cloonix/atomicfile"
+	"github.com/cloonix-go/cloonix/termsafe"
 )
 
 // Accel is the accelerator a VM runs with, and why it was chosen. Status shows both.
@@ -199,7 +200,7 @@ func (r probeResult) consoleSummary() string {
 	if len(r.console) == 0 {
 		return "the console stayed silent"
 	}
-	return fmt.Sprintf("%d console lines, the last: %q", len(r.console), Printable(r.console[len(r.console)-1], 80))
+	return fmt.Sprintf("%d console lines, the last: %q", len(r.console), termsafe.Line(r.console[len(r.console)-1], 80))
 }
 
 // bootProbe runs qemu with args until the marker appears (then kills it), qemu exits, or timeout passes.
@@ -266,25 +267,6 @@ func describeExit(err error) error {
 	return err
 }
 
-// Printable returns s with control characters replaced by '?' and cut to at most n runes (with "…"), so guest
-// bytes can go into a one-line message.
-func Printable(s string, n int) string {
-	var b strings.Builder
-	count := 0
-	for _, r := range s {
-		if count == n {
-			b.WriteString("…")
-			break
-		}
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			r = '?'
-		}
-		b.WriteRune(r)
-		count++
-	}
-	return b.String()
-}
-
 // firstLine returns the most telling line of qemu's stderr: the first "error" line, else the
 // first line, without warnings about CPU features.
 func firstLine(s string) string {
@@ -295,7 +277,7 @@ func firstLine(s string) string {
 			continue
 		}
 		if strings.Contains(l, "error") {
-			return Printable(l, 160)
+			return termsafe.Line(l, 160)
 		}
 		if first == "" {
 			first = l
@@ -304,7 +286,7 @@ func firstLine(s string) string {
 	if first == "" {
 		return "no message"
 	}
-	return Printable(first, 160)
+	return termsafe.Line(first, 160)
 }
 
 // maxCacheEntries bounds accel.json; older entries of this boot go first.

@@ -179,12 +179,3 @@ func TestAccelCacheKeyedByBoot(t *testing.T) {
 		t.Errorf("cache file mode: %v %v", st.Mode(), err)
 	}
 }
-
-func TestPrintable(t *testing.T) {
-	if got := Printable("a\x1b[31mb\tc\u0085d", 100); got != "a?[31mb?c?d" {
-		t.Errorf("Printable = %q", got)
-	}
-	if got := Printable("héllo world", 5); got != "héllo…" {
-		t.Errorf("Printable cut = %q", got)
-	}
-}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cloonix-go/cloonix/labpath"
 
+	"github.com/cloonix-go/cloonix/termsafe"
 	"github.com/cloonix-go/cloonix/unixsock"
 )
 
@@ -149,7 +150,7 @@ func readReason(c *net.UnixConn, status, length int) string {
 		}
 	}
 	r := strings.TrimSpace(string(buf))
-	r = strings.ReplaceAll(strings.ReplaceAll(r, "\r", ""), "\n", "; ")
+	r = termsafe.Line(strings.ReplaceAll(strings.ReplaceAll(r, "\r", ""), "\n", "; "), maxBody)
 	if r == "" {
 		r = "daemon refused the tunnel with status " + strconv.Itoa(status)
 	}

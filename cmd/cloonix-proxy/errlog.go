@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/cloonix-go/cloonix/labpath"
+	"github.com/cloonix-go/cloonix/termsafe"
 )
 
 // fail reports err on stderr as "cloonix-proxy: <reason>" and appends it to
 // proxy.log, because libssh (Ansible) discards a ProxyCommand's stderr:
 // the lab's, or the state root's for a name that is no lab (labpath.ProxyLog).
 func fail(server string, args []string, err error) {
-	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	msg := termsafe.Line(strings.ReplaceAll(err.Error(), "\n", "; "), 1000) // no terminal escapes from the daemon or a guest
 	os.Stderr.WriteString("cloonix-proxy: " + msg + "\n")
 	path, err := labpath.ProxyLog(server)
 	if err != nil {
