@@ -142,6 +142,9 @@ func (d *Daemon) SetLink(ctx context.Context, vmName, nic string, up bool) error
 	if err := q.SetLink(ctx, n.Name, up); err != nil {
 		return fmt.Errorf("vm %s: set_link %s: %w", vmName, n.Name, err)
 	}
+	if err := d.recordLink(vmName, n.Name, up); err != nil {
+		return fmt.Errorf("vm %s: link %s is %s, but a daemon restart will not know: %w", vmName, n.Name, map[bool]string{true: "up", false: "down"}[up], err)
+	}
 	d.log.Info("link", "vm", vmName, "nic", n.Name, "up", up)
 	return nil
 }

@@ -69,6 +69,7 @@ type Daemon struct {
 	net      *network
 	lockFile *os.File
 
+	linksMu  sync.Mutex // serialises links.json
 	downOnce sync.Once
 	downCh   chan struct{}
 }
@@ -361,7 +362,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		d.net.connectVM(r)
 		go r.monitor(ctx)
 	}
-	return nil
+	return d.restoreLinks()
 }
 
 // accelProbe configures the accelerator probe with the kernel the lab's VMs boot: that of the first VM on a

@@ -21,6 +21,7 @@ const (
 	knownHosts      = "known_hosts"
 	inventoryFile   = "inventory.yml"
 	consolePassword = "console_password"
+	linksFile       = "links.json"
 	ed25519Key      = "id_ed25519"
 	rsaKey          = "id_rsa"
 	vmsDir          = "vms"
@@ -102,6 +103,10 @@ func (d Dirs) Inventory() string { return filepath.Join(d.State, inventoryFile) 
 
 // ConsolePassword is the lab's console password, for kinds whose day-0 needs one (IOS-XE).
 func (d Dirs) ConsolePassword() string { return filepath.Join(d.State, consolePassword) }
+
+// Links is where the daemon keeps the NIC links that `cloonix-labd link` took down, so that a daemon that
+// adopts the VMs after a restart restores them.
+func (d Dirs) Links() string { return filepath.Join(d.State, linksFile) }
 
 // Leases is the DHCP lease file of the named NAT.
 func (d Dirs) Leases(nat string) string { return filepath.Join(d.State, "leases-"+nat+".json") }
