@@ -59,6 +59,9 @@ func (r *vmRun) adopt() (bool, error) {
 	}
 	var rec qemuRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
+		// A damaged record cannot name a qemu; if one still runs for the VM, its locked pid file makes the
+		// start refuse (vm.Start), so dropping the record never doubles a VM.
+		r.d.log.Warn("damaged qemu record dropped; the VM starts afresh unless its qemu still runs", "vm", r.spec.Name, "file", r.recordPath(), "err", err)
 		r.removeRecord()
 		return false, nil
 	}
