@@ -75,7 +75,7 @@ func (c *Client) Connect(ctx context.Context, entity, host string, port uint16) 
 	return conn, nil
 }
 
-// do performs one request; an error status becomes an *Error with the
+// do performs one request; an error status becomes a *tunnel.Error with the
 // daemon's one-line reason.
 func (c *Client) do(ctx context.Context, method, endpoint string, out any) error {
 	return c.doBody(ctx, method, endpoint, nil, out)
@@ -112,7 +112,7 @@ func (c *Client) doBody(ctx context.Context, method, endpoint string, in, out an
 		if reason == "" {
 			reason = resp.Status
 		}
-		return &Error{Status: resp.StatusCode, Reason: oneLine(reason)}
+		return &tunnel.Error{Status: resp.StatusCode, Reason: oneLine(reason)}
 	}
 	if out == nil {
 		return nil

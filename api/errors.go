@@ -3,15 +3,16 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
 	"syscall"
 )
 
-// Sentinel error kinds. A Backend returns errors that wrap one of them (with
-// fmt.Errorf("...: %w", ErrX)) so that the server can choose the HTTP status;
-// the text of the returned error is the reason shown to the user.
+// Error kinds. A Backend returns errors that match one of them (make them with Errorf), so that the server
+// can choose the HTTP status; the text of the returned error is the reason shown to the user.
 var (
 	ErrUnknownEntity = errors.New("unknown entity")
 	ErrUnknownVM     = errors.New("unknown VM")
@@ -22,42 +23,50 @@ var (
 	ErrBadRequest    = errors.New("bad request")
 )
 
-// Error is an error with an explicit HTTP status and a one-line reason.
-type Error struct {
-	Status int    // HTTP status code, e.g. http.StatusNotFound
-	Reason string // one line, shown to the user as is
+// statuses is the one table from error kinds to HTTP statuses; StatusOf takes the first kind the error
+// matches. Besides this package's kinds, the standard errors a Backend may pass on as they are: a refused
+// connection, a deadline (the context's, or a socket's), and net.ErrClosed (a NAT or daemon shutting down).
+var statuses = []struct {
+	kind   error
+	status int
+}{
+	{ErrBadRequest, http.StatusBadRequest},
+	{ErrUnknownEntity, http.StatusNotFound},
+	{ErrUnknownVM, http.StatusNotFound},
+	{ErrNotRunning, http.StatusConflict},
+	{ErrNoLease, http.StatusConflict},
+	{ErrRefused, http.StatusBadGateway},
+	{syscall.ECONNREFUSED, http.StatusBadGateway},
+	{ErrTimeout, http.StatusGatewayTimeout},
+	{context.DeadlineExceeded, http.StatusGatewayTimeout},
+	{os.ErrDeadlineExceeded, http.StatusGatewayTimeout},
+	{net.ErrClosed, http.StatusServiceUnavailable},
 }
 
-// Error returns the reason.
-func (e *Error) Error() string { return e.Reason }
-
-// HTTPStatus returns the status code.
-func (e *Error) HTTPStatus() int { return e.Status }
-
-// StatusOf maps an error to the HTTP status the server answers with. It
-// honours, in order: an error implementing interface{ HTTPStatus() int }
-// anywhere in the chain, the sentinel kinds of this package, context and
-// syscall errors for timeouts and refusals, then 502 Bad Gateway.
+// StatusOf maps an error to the HTTP status the server answers with (the statuses table); an error of no
+// kind is 502 Bad Gateway.
 func StatusOf(err error) int {
-	var hs interface{ HTTPStatus() int }
-	if errors.As(err, &hs) {
-		if s := hs.HTTPStatus(); s >= 400 && s <= 599 {
-			return s
+	for _, s := range statuses {
+		if errors.Is(err, s.kind) {
+			return s.status
 		}
 	}
-	switch {
-	case errors.Is(err, ErrBadRequest):
-		return http.StatusBadRequest
-	case errors.Is(err, ErrUnknownEntity), errors.Is(err, ErrUnknownVM):
-		return http.StatusNotFound
-	case errors.Is(err, ErrNotRunning), errors.Is(err, ErrNoLease):
-		return http.StatusConflict
-	case errors.Is(err, ErrRefused), errors.Is(err, syscall.ECONNREFUSED):
-		return http.StatusBadGateway
-	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return http.StatusGatewayTimeout
-	}
 	return http.StatusBadGateway
+}
+
+// kindError is an error with its own one-line text that still matches its kind through errors.Is.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+// Errorf returns an error whose text is the formatted one-line reason and which matches kind (one of the
+// kinds in the statuses table) with errors.Is.
+func Errorf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
 // Reason returns the error's text as one line: line breaks become "; " and

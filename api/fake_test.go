@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -31,25 +32,25 @@ func (f *fakeBackend) Down(context.Context) error { f.downs.Add(1); return nil }
 
 func (f *fakeBackend) Dial(ctx context.Context, entity, host string, port uint16) (net.Conn, error) {
 	if entity != "nat" {
-		return nil, UnknownEntity("nemo", entity, []string{"nat"})
+		return nil, Errorf(ErrUnknownEntity, `lab nemo: no entity named %q (known: nat)`, entity)
 	}
 	switch host {
 	case "vm1":
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", f.echo)
 	case "off":
-		return nil, NotRunning("nemo", host, "stopped")
+		return nil, Errorf(ErrNotRunning, "lab nemo: off is not running (state: stopped)")
 	case "booting":
-		return nil, NoLease("nemo", host, "booting")
+		return nil, Errorf(ErrNoLease, "lab nemo: booting has no DHCP lease yet (state: booting)")
 	case "closed":
-		return nil, Refused("nemo", host, port)
+		return nil, Errorf(ErrRefused, "lab nemo: closed refused a connection to port %d", port)
 	case "slow":
 		<-ctx.Done()
 		return nil, ctx.Err()
-	case "teapot":
-		return nil, &Error{Status: 418, Reason: "short and stout"}
+	case "gone":
+		return nil, fmt.Errorf("lab nemo: NAT nat is closed: %w", net.ErrClosed)
 	}
-	return nil, UnknownVM("nemo", host, []string{"vm1", "off", "booting"})
+	return nil, Errorf(ErrUnknownVM, "lab nemo: unknown VM: %s (known: vm1, off, booting)", host)
 }
 
 // startEcho runs a TCP echo server on loopback that echoes until EOF, then

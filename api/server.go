@@ -20,13 +20,13 @@ import (
 
 // Backend is what the daemon implements for the API server.
 //
-// Errors should wrap one of the Err* sentinels (see Errorf and the helpers
-// such as UnknownVM) or implement interface{ HTTPStatus() int }; their text
-// is sent to the client as the one-line reason.
+// Errors should match one of the error kinds (make them with Errorf); the
+// kind chooses the HTTP status (StatusOf) and the text is sent to the
+// client as the one-line reason.
 //
-// Later endpoints (console, link state) will come as separate optional
-// interfaces that the server detects with a type assertion, so that this one
-// does not grow.
+// Further endpoints come as separate optional interfaces that the server
+// detects with a type assertion (LinkSetter for POST /v1/link), so that
+// this one does not grow.
 type Backend interface {
 	// Lab describes the lab and the daemon.
 	Lab(ctx context.Context) (LabInfo, error)

@@ -29,7 +29,7 @@ func TestClientManagement(t *testing.T) {
 		t.Fatalf("VMs = %+v, %v", vms, err)
 	}
 	_, err = c.Leases(ctx)
-	var ae *Error
+	var ae *tunnel.Error
 	if !errors.As(err, &ae) || ae.Status != 502 || ae.Reason != "leases; broken" {
 		t.Fatalf("Leases err = %#v", err)
 	}
@@ -67,12 +67,12 @@ func TestConnectErrors(t *testing.T) {
 		reason       string
 	}{
 		{"dog", "vm1", 404, `lab nemo: no entity named "dog" (known: nat)`},
-		{"nat", "vm9", 404, `lab nemo: no VM named "vm9" (VMs: vm1, off, booting)`},
-		{"nat", "off", 409, "lab nemo: off is not running (state: stopped); its console log says why, and down then up restarts it"},
+		{"nat", "vm9", 404, "lab nemo: unknown VM: vm9 (known: vm1, off, booting)"},
+		{"nat", "off", 409, "lab nemo: off is not running (state: stopped)"},
 		{"nat", "booting", 409, "lab nemo: booting has no DHCP lease yet (state: booting)"},
-		{"nat", "closed", 502, "lab nemo: closed refused the connection to port 22"},
+		{"nat", "closed", 502, "lab nemo: closed refused a connection to port 22"},
 		{"nat", "slow", 504, "connecting to slow port 22 via nat timed out after"},
-		{"nat", "teapot", 418, "short and stout"},
+		{"nat", "gone", 503, "lab nemo: NAT nat is closed"},
 	}
 	for _, c := range cases {
 		_, err := tunnel.Connect(context.Background(), sock, c.entity, c.host, 22)

@@ -4,7 +4,7 @@
 # stack speaking qemu's stream framing), at MTU 1500 and 65520. Prints one markdown table on stdout;
 # progress goes to stderr.
 #
-#   cloonix: client -> unix socket front -> netstack.Proxy -> NAT.DialVM -> lan.Switch ->
+#   cloonix: client -> unix socket front -> relay.Both -> NAT.DialTCP -> lan.Switch ->
 #            lan.RunQemuPort -> qemu stream unix socket -> fake guest (listening like qemu server=on)
 #   gvproxy: client -> gvproxy -listen unix socket, POST /tunnel -> gvproxy's gVisor stack ->
 #            -listen-qemu unix socket -> fake guest (connecting like qemu's client)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/cloonix-go/cloonix/api"
@@ -87,19 +86,22 @@ func (d *Daemon) Leases(ctx context.Context) ([]api.Lease, error) {
 	return out, nil
 }
 
-// Dial implements api.Backend: a TCP connection into a VM through the named NAT entity. The NAT's errors carry
-// their HTTP status (netstack.DialError), so the API answers them as they are.
+// Dial implements api.Backend: a TCP connection into a VM through the named NAT entity (network.dial).
 func (d *Daemon) Dial(ctx context.Context, entity, host string, port uint16) (net.Conn, error) {
-	nat, ok := d.net.nats[entity]
-	if !ok {
-		known := make([]string, 0, len(d.net.nats))
-		for n := range d.net.nats {
-			known = append(known, n)
-		}
-		sort.Strings(known)
-		return nil, api.UnknownEntity(d.lab.Name, entity, known)
+	return d.net.dial(ctx, entity, host, port)
+}
+
+// fail is a failure of kind (an api error kind) for the user: one line that names the lab.
+func (d *Daemon) fail(kind error, format string, a ...any) error {
+	return api.Errorf(kind, "lab %s: "+format, append([]any{d.lab.Name}, a...)...)
+}
+
+// nameList lists names for a sentence, "none" when there are none.
+func nameList(list []string) string {
+	if len(list) == 0 {
+		return "none"
 	}
-	return nat.DialVM(ctx, host, port)
+	return strings.Join(list, ", ")
 }
 
 // Down implements api.Backend: the daemon answers, then takes the lab down and exits.
@@ -116,7 +118,7 @@ var _ api.LinkSetter = (*Daemon)(nil)
 func (d *Daemon) SetLink(ctx context.Context, vmName, nic string, up bool) error {
 	r, ok := d.vms[vmName]
 	if !ok {
-		return api.UnknownVM(d.lab.Name, vmName, d.vmOrder)
+		return d.fail(api.ErrUnknownVM, "no VM named %q (VMs: %s)", vmName, nameList(d.vmOrder))
 	}
 	n, ok := r.spec.NIC(nic)
 	if !ok {
@@ -127,7 +129,7 @@ func (d *Daemon) SetLink(ctx context.Context, vmName, nic string, up bool) error
 		return api.Errorf(api.ErrBadRequest, "vm %s has no NIC %q (NICs: %s)", vmName, nic, strings.Join(names, ", "))
 	}
 	if st := r.State(); !st.Up() {
-		return api.NotRunning(d.lab.Name, vmName, string(st))
+		return d.fail(api.ErrNotRunning, "%s is not running (state: %s); its console log says why, and down then up restarts it", vmName, st)
 	}
 	if sw := d.net.switches[n.LAN]; sw != nil {
 		if p := sw.Port(vmName + "/" + n.Name); p != nil {

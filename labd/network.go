@@ -2,13 +2,18 @@ package labd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
+	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/lan"
@@ -40,23 +45,23 @@ func newNetwork(ctx context.Context, d *Daemon) (*network, error) {
 	}
 	for _, cfg := range d.lab.NATs {
 		sw, ok := n.switches[cfg.LAN]
-		if !ok {
+		l, _ := d.lab.LAN(cfg.LAN)
+		if !ok || l == nil {
 			n.close()
 			return nil, fmt.Errorf("nat %s: lan %s does not exist", cfg.Name, cfg.LAN)
 		}
-		table := &natVMTable{d: d, lan: cfg.LAN}
 		nat, err := netstack.New(netstack.Config{
 			Name:              cfg.Name,
 			Lab:               d.lab.Name,
 			Subnet:            cfg.Subnet,
 			Gateway:           cfg.Gateway,
-			MTU:               lanMTU(d.lab, cfg.LAN),
+			MTU:               l.MTU,
 			AllowHostLoopback: cfg.AllowHostLoopback,
 			DNSUpstream:       cfg.DNS,
 			StateDir:          d.dirs.State,
 			Reservations:      reservations(d.lab, cfg),
 			Log:               d.log.With("nat", cfg.Name),
-		}, table)
+		})
 		if err != nil {
 			n.close()
 			return nil, fmt.Errorf("nat %s: %w", cfg.Name, err)
@@ -71,16 +76,6 @@ func newNetwork(ctx context.Context, d *Daemon) (*network, error) {
 		n.nats[cfg.Name] = nat
 	}
 	return n, nil
-}
-
-// lanMTU is the MTU of the named LAN.
-func lanMTU(l *lab.Lab, name string) int {
-	for _, x := range l.LANs {
-		if x.Name == name {
-			return x.MTU
-		}
-	}
-	return 0
 }
 
 // reservations gives every VM NIC on the NAT's LAN a fixed address, so a VM gets the same address on every
@@ -159,26 +154,60 @@ type leaseInfo struct {
 	Lease dhcp.Lease
 }
 
-// natVMTable answers the NAT's questions about VMs: which MACs a VM has on the NAT's LAN and whether it runs.
-type natVMTable struct {
-	d   *Daemon
-	lan string
-}
-
-// LookupVM implements netstack.VMTable.
-func (t *natVMTable) LookupVM(name string) (netstack.VMInfo, error) {
-	r, ok := t.d.vms[labpath.VMOfHost(name, t.d.lab.Name)]
-	if !ok {
-		return netstack.VMInfo{}, fmt.Errorf("%w: %s (known: %s)", netstack.ErrUnknownVM, name, strings.Join(t.d.vmOrder, ", "))
+// dial opens TCP to port on the VM named host through the NAT entity: the VM's NIC on the NAT's LAN, its
+// lease, then the NAT's DialTCP. Every failure is one line for the user, of an api error kind.
+func (n *network) dial(ctx context.Context, entity, host string, port uint16) (net.Conn, error) {
+	d := n.d
+	nat, ok := n.nats[entity]
+	cfg, _ := d.lab.NAT(entity)
+	if !ok || cfg == nil {
+		return nil, d.fail(api.ErrUnknownEntity, "no entity named %q (known: %s)", entity, nameList(slices.Sorted(maps.Keys(n.nats))))
 	}
-	info := netstack.VMInfo{Name: r.spec.Name}
-	for _, nic := range r.spec.NICs {
-		if nic.LAN == t.lan {
-			info.MACs = append(info.MACs, net.HardwareAddr(nic.MAC))
-		}
+	r, ok := d.vms[labpath.VMOfHost(host, d.lab.Name)]
+	if !ok {
+		return nil, d.fail(api.ErrUnknownVM, "unknown VM: %s (known: %s)", host, strings.Join(d.vmOrder, ", "))
 	}
 	st := r.State()
-	info.State = string(st)
-	info.Running = st.Up()
-	return info, nil
+	if !st.Up() {
+		return nil, d.fail(api.ErrNotRunning, "%s is not running (state: %s)", host, st)
+	}
+	var ip netip.Addr
+	onLAN := false
+	for _, nic := range r.spec.NICs {
+		if nic.LAN != cfg.LAN {
+			continue
+		}
+		onLAN = true
+		if a, ok := nat.LeaseFor(net.HardwareAddr(nic.MAC)); ok {
+			ip = a
+			break
+		}
+	}
+	switch {
+	case !onLAN:
+		return nil, d.fail(api.ErrUnknownVM, "%s has no NIC on the LAN of %s", host, entity)
+	case !ip.IsValid():
+		return nil, d.fail(api.ErrNoLease, "%s has no DHCP lease yet (state: %s)", host, st)
+	}
+	c, err := nat.DialTCP(ctx, netip.AddrPortFrom(ip, port))
+	var oe *net.OpError
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return nil, d.fail(api.ErrRefused, "%s (%s) refused a connection to port %d", host, ip, port)
+	case errors.Is(err, syscall.ETIMEDOUT):
+		return nil, d.fail(api.ErrTimeout, "%s (%s) did not answer on port %d in time", host, ip, port)
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		return nil, d.fail(api.ErrTimeout, "%s (%s) is not reachable on the LAN (no ARP reply)", host, ip)
+	case errors.Is(err, netstack.ErrBusy):
+		return nil, d.fail(api.ErrTimeout, "%s:%d: too many connections being opened, timed out waiting", host, port)
+	case errors.Is(err, context.Canceled):
+		return nil, fmt.Errorf("lab %s: dial %s:%d: %w", d.lab.Name, host, port, context.Canceled)
+	case errors.Is(err, net.ErrClosed):
+		return nil, d.fail(net.ErrClosed, "NAT %s is closed", entity)
+	case errors.As(err, &oe):
+		err = oe.Err
+	}
+	return nil, d.fail(api.ErrTimeout, "%s (%s) port %d: connect failed: %v", host, ip, port, err)
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/cloonix-go/cloonix/netstack/fakeguest"
 )
 
-// BenchmarkDialInThroughput measures host→VM bulk TCP through DialVM into the fake guest along the
+// BenchmarkDialInThroughput measures host→VM bulk TCP through DialTCP into the fake guest along the
 // production path: NAT → lan.Switch → lan.RunQemuPort → qemu stream unix socket → fake guest (the
 // ProxyCommand path minus the control socket).
 func BenchmarkDialInThroughput(b *testing.B) {
@@ -34,7 +34,7 @@ func BenchmarkDialInThroughput(b *testing.B) {
 				c.Close()
 				done <- n
 			}()
-			c, err := h.nat.DialVM(context.Background(), "r1", 5001)
+			c, err := h.dial(context.Background(), 5001)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -60,7 +60,7 @@ func BenchmarkDialInThroughput(b *testing.B) {
 	}
 }
 
-// BenchmarkConnectLatency measures DialVM + 1 byte each way + close, and reports p50/p99.
+// BenchmarkConnectLatency measures DialTCP + 1 byte each way + close, and reports p50/p99.
 func BenchmarkConnectLatency(b *testing.B) {
 	for _, mtu := range []int{1500, 65520} {
 		b.Run(map[int]string{1500: "mtu1500", 65520: "mtu65520"}[mtu], func(b *testing.B) { benchLatency(b, mtu) })
@@ -93,7 +93,7 @@ func benchLatency(b *testing.B, mtu int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		c, err := h.nat.DialVM(context.Background(), "r1", 7)
+		c, err := h.dial(context.Background(), 7)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -15,24 +15,24 @@ import (
 
 // Config describes one NAT. The zero value of every field but Lab has a working default.
 type Config struct {
-	Name              string           // entity name, "nat" by default
-	Lab               string           // lab name: the DNS domain and the prefix of error messages
-	Subnet            netip.Prefix     // IPv4 subnet of the NAT's LAN, 10.99.0.0/24 by default
-	Gateway           netip.Addr       // the NAT's own address: first host of Subnet by default
-	HostAlias         netip.Addr       // the address that maps to the host's 127.0.0.1: second host by default
-	MAC               net.HardwareAddr // the NAT's MAC; derived from Lab and Name by default
-	MTU               int              // IP MTU announced by DHCP and used by the NIC, 65520 by default
-	AllowHostLoopback bool             // let guests reach the host's 127.0.0.1 through HostAlias
-	DNSUpstream       []string         // host:port resolvers for non-lab names; empty: /etc/resolv.conf
-	StateDir          string           // where leases-<Name>.json lives; "" keeps leases in memory
-	Reservations      []dhcp.Reservation
-	LeaseTime         time.Duration // DHCP lease time, 1 hour by default
-	DialTimeout       time.Duration // DialVM and egress connect timeout when ctx has none, 10 s by default
-	UDPIdleTimeout    time.Duration // an egress UDP flow closes after this long idle, 60 s by default
-	MaxFlows          int           // concurrent egress TCP+UDP flows, 1024 by default
-	MaxDials          int           // concurrent connection attempts (egress and DialVM), 128 by default
-	MaxFlowsPerGuest  int           // egress flows one guest may hold, a quarter of MaxFlows by default
-	MaxDialsPerGuest  int           // egress connection attempts one guest may have pending, a quarter of MaxDials by default
+	Name              string             // entity name, "nat" by default
+	Lab               string             // lab name: the DNS domain and the prefix of error messages
+	Subnet            netip.Prefix       // IPv4 subnet of the NAT's LAN, 10.99.0.0/24 by default
+	Gateway           netip.Addr         // the NAT's own address: first host of Subnet by default
+	HostAlias         netip.Addr         // the address that maps to the host's 127.0.0.1: second host by default
+	MAC               net.HardwareAddr   // the NAT's MAC; derived from Lab and Name by default
+	MTU               int                // IP MTU announced by DHCP and used by the NIC, 65520 by default
+	AllowHostLoopback bool               // let guests reach the host's 127.0.0.1 through HostAlias
+	DNSUpstream       []string           // host:port resolvers for non-lab names; empty: /etc/resolv.conf
+	StateDir          string             // where leases-<Name>.json lives; "" keeps leases in memory
+	Reservations      []dhcp.Reservation // fixed addresses; DNS resolves each Hostname (a VM name) to its lease
+	LeaseTime         time.Duration      // DHCP lease time, 1 hour by default
+	DialTimeout       time.Duration      // DialTCP and egress connect timeout when ctx has none, 10 s by default
+	UDPIdleTimeout    time.Duration      // an egress UDP flow closes after this long idle, 60 s by default
+	MaxFlows          int                // concurrent egress TCP+UDP flows, 1024 by default
+	MaxDials          int                // concurrent connection attempts (egress and DialTCP), 128 by default
+	MaxFlowsPerGuest  int                // egress flows one guest may hold, a quarter of MaxFlows by default
+	MaxDialsPerGuest  int                // egress connection attempts one guest may have pending, a quarter of MaxDials by default
 	Log               *slog.Logger
 }
 

@@ -1,7 +1,8 @@
 // Package netstack is a lab's NAT: a userspace gVisor TCP/IP stack attached to one LAN as one more switch
 // port. It answers ARP and ICMP echo on its gateway address, serves DHCP and DNS there (the protocol logic
 // lives in netstack/dhcp and netstack/dnsserver), forwards guest TCP and UDP to outside addresses through
-// ordinary host sockets, and opens TCP connections into VMs by name (DialVM) for cloonix-proxy.
+// ordinary host sockets, and opens TCP connections into VMs (DialTCP to an address, LeaseFor a NIC's address)
+// for cloonix-proxy. What a VM name means is labd's business, not this package's.
 //
 // Addresses inside the NAT's subnet, with the default 10.99.0.0/24:
 //

@@ -15,7 +15,7 @@ func (discardPort) Input([]byte) {}
 
 // FuzzWriteFrames feeds arbitrary bytes from the "guest" as Ethernet frames; nothing may panic.
 func FuzzWriteFrames(f *testing.F) {
-	n, err := New(Config{Lab: "fuzz", AllowHostLoopback: false}, &fakeVMs{m: map[string]VMInfo{}})
+	n, err := New(Config{Lab: "fuzz", AllowHostLoopback: false})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -2,13 +2,9 @@ package netstack
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"sort"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,32 +14,6 @@ import (
 	"github.com/cloonix-go/cloonix/netstack/fakeguest"
 	"github.com/cloonix-go/cloonix/netstack/internal/link"
 )
-
-// fakeVMs is a VMTable for tests.
-type fakeVMs struct {
-	mu sync.Mutex
-	m  map[string]VMInfo
-}
-
-func (f *fakeVMs) LookupVM(name string) (VMInfo, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if v, ok := f.m[name]; ok {
-		return v, nil
-	}
-	names := make([]string, 0, len(f.m))
-	for k := range f.m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return VMInfo{}, fmt.Errorf("unknown VM %q (known: %s)", name, strings.Join(names, ", "))
-}
-
-func (f *fakeVMs) set(v VMInfo) {
-	f.mu.Lock()
-	f.m[v.Name] = v
-	f.mu.Unlock()
-}
 
 var (
 	guestMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x10}
@@ -73,7 +43,6 @@ func socketPair(t testing.TB) (net.Conn, net.Conn) {
 type harness struct {
 	nat   *NAT
 	guest *fakeguest.Guest
-	vms   *fakeVMs
 	sw    *lan.Switch
 }
 
@@ -81,11 +50,6 @@ type harness struct {
 // The NAT side plays the LAN switch's role: batched writes out, batched frames in.
 func newHarness(t testing.TB, mutate func(*Config)) *harness {
 	t.Helper()
-	vms := &fakeVMs{m: map[string]VMInfo{
-		"r1":   {Name: "r1", MACs: []net.HardwareAddr{guestMAC}, Running: true, State: "running"},
-		"off":  {Name: "off", MACs: []net.HardwareAddr{{2, 0, 0, 0, 0, 0x11}}, Running: false, State: "stopped"},
-		"boot": {Name: "boot", MACs: []net.HardwareAddr{{2, 0, 0, 0, 0, 0x12}}, Running: true, State: "booting"},
-	}}
 	cfg := Config{
 		Lab:          "nemo",
 		Reservations: []dhcp.Reservation{{MAC: guestMAC, IP: guestIP, Hostname: "r1"}},
@@ -94,7 +58,7 @@ func newHarness(t testing.TB, mutate func(*Config)) *harness {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	n, err := New(cfg, vms)
+	n, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +82,12 @@ func newHarness(t testing.TB, mutate func(*Config)) *harness {
 		_ = b.Close()
 		g.Close()
 	})
-	return &harness{nat: n, guest: g, vms: vms}
+	return &harness{nat: n, guest: g}
+}
+
+// dial opens TCP from the NAT to port on the fake guest.
+func (h *harness) dial(ctx context.Context, port uint16) (net.Conn, error) {
+	return h.nat.DialTCP(ctx, netip.AddrPortFrom(guestIP, port))
 }
 
 // lease runs DHCP from the fake guest and checks the answer.

@@ -2,7 +2,6 @@ package netstack
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"path/filepath"
 	"testing"
@@ -18,15 +17,12 @@ import (
 // qemu would ("-netdev stream,server=on"). The guest takes its DHCP lease before it returns.
 func newLANHarness(t testing.TB, mtu int) *harness {
 	t.Helper()
-	vms := &fakeVMs{m: map[string]VMInfo{
-		"r1": {Name: "r1", MACs: []net.HardwareAddr{guestMAC}, Running: true, State: "running"},
-	}}
 	n, err := New(Config{
 		Lab:          "nemo",
 		MTU:          mtu,
 		Reservations: []dhcp.Reservation{{MAC: guestMAC, IP: guestIP, Hostname: "r1"}},
 		DialTimeout:  3 * time.Second,
-	}, vms)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +53,7 @@ func newLANHarness(t testing.TB, mtu int) *harness {
 		sw.Close()
 		g.Close()
 	})
-	h := &harness{nat: n, guest: g, vms: vms, sw: sw}
+	h := &harness{nat: n, guest: g, sw: sw}
 	h.lease(t)
 	return h
 }

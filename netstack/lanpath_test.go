@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -65,8 +66,8 @@ func TestDialVMThroughLAN(t *testing.T) {
 // dialListening dials r1's port, retrying while the guest refuses: its listener starts on a goroutine.
 func dialListening(ctx context.Context, h *harness, port uint16) (net.Conn, error) {
 	for {
-		c, err := h.nat.DialVM(ctx, "r1", port)
-		if errors.Is(err, ErrRefused) && ctx.Err() == nil {
+		c, err := h.dial(ctx, port)
+		if errors.Is(err, syscall.ECONNREFUSED) && ctx.Err() == nil {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}

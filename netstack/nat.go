@@ -27,26 +27,11 @@ import (
 // concurrently.
 type FramePort = link.FramePort
 
-// VMInfo is what the NAT needs to know about a VM to dial it.
-type VMInfo struct {
-	Name    string
-	MACs    []net.HardwareAddr // the VM's NICs on this NAT's LAN
-	Running bool
-	State   string // shown in errors, e.g. "booting", "stopped"
-}
-
-// VMTable looks VMs up by name; labd implements it. LookupVM's error for an unknown name should list the
-// known names: DialVM passes its text on.
-type VMTable interface {
-	LookupVM(name string) (VMInfo, error)
-}
-
 // NAT is one lab NAT: a gVisor stack with one NIC on a LAN. Build it with New, connect it with SetPort
 // and WriteFrames, run it with Start, stop it with Close.
 type NAT struct {
 	cfg  Config
 	log  *slog.Logger
-	vms  VMTable
 	st   *stack.Stack
 	ep   *link.Endpoint
 	dhcp *dhcp.Server
@@ -87,13 +72,10 @@ type StatsSnapshot struct {
 
 const nicID tcpip.NICID = 1
 
-// New builds a NAT from cfg (see Config for defaults). vms resolves VM names for DialVM and DNS.
-func New(cfg Config, vms VMTable) (*NAT, error) {
+// New builds a NAT from cfg (see Config for defaults).
+func New(cfg Config) (*NAT, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
-	}
-	if vms == nil {
-		return nil, fmt.Errorf("nat %s: no VM table given to netstack.New", cfg.Name)
 	}
 	srv, err := dhcp.NewServer(dhcp.Config{
 		ServerIP:     cfg.Gateway,
@@ -112,7 +94,6 @@ func New(cfg Config, vms VMTable) (*NAT, error) {
 	n := &NAT{
 		cfg:     cfg,
 		log:     cfg.Log,
-		vms:     vms,
 		dhcp:    srv,
 		dials:   make(chan struct{}, cfg.MaxDials),
 		flows:   make(chan struct{}, cfg.MaxFlows),
@@ -176,7 +157,7 @@ func (n *NAT) Start(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
-		return fmt.Errorf("nat %s: %w", n.cfg.Name, ErrClosed)
+		return fmt.Errorf("nat %s: %w", n.cfg.Name, net.ErrClosed)
 	}
 	if n.started {
 		return fmt.Errorf("nat %s: already started", n.cfg.Name)
@@ -246,8 +227,11 @@ func (n *NAT) untrack(c io.Closer) {
 // Leases returns the DHCP leases.
 func (n *NAT) Leases() []dhcp.Lease { return n.dhcp.Leases() }
 
-// SetReservations replaces the DHCP reservations (labd computes one per VM NIC on this LAN).
-func (n *NAT) SetReservations(r []dhcp.Reservation) { n.dhcp.SetReservations(r) }
+// LeaseFor returns the address leased to mac, if it holds a bound, unexpired lease.
+func (n *NAT) LeaseFor(mac net.HardwareAddr) (netip.Addr, bool) {
+	l, ok := n.dhcp.LeaseFor(mac)
+	return l.IP, ok && l.IP.IsValid()
+}
 
 // Gateway returns the NAT's own address (router, DHCP and DNS server).
 func (n *NAT) Gateway() netip.Addr { return n.cfg.Gateway }
@@ -258,11 +242,11 @@ func (n *NAT) HostAlias() netip.Addr { return n.cfg.HostAlias }
 // MAC returns the NAT's MAC address.
 func (n *NAT) MAC() net.HardwareAddr { return n.cfg.MAC }
 
-// Stats returns a snapshot of the NAT's counters.
 // GuestDrops returns, per guest address, how many of its new egress connections were dropped because it
-// held its share of flows or pending dials. Status shows them per VM.
+// held its share of flows or pending dials.
 func (n *NAT) GuestDrops() map[netip.Addr]uint64 { return n.quota.drops() }
 
+// Stats returns a snapshot of the NAT's counters.
 func (n *NAT) Stats() StatsSnapshot {
 	rx, rxd, tx, txd := n.ep.Counters()
 	return StatsSnapshot{

@@ -197,13 +197,16 @@ func (n *NAT) serveDNSTCP(l *gonet.TCPListener, dns *dnsserver.Server, workers c
 	}
 }
 
-// lookupName resolves a VM name of the lab file to its lease for DNS. Only those names resolve: the hostname
-// a DHCP client announces does not, or one guest calling itself "wpad" or "proxy" would answer those names
-// for every guest.
+// lookupName resolves a VM name of the lab file to its lease for DNS: the hostname of a reservation (labd
+// reserves an address for each VM NIC on the LAN, named after the VM). Only those names resolve: the
+// hostname a DHCP client announces does not, or one guest calling itself "wpad" or "proxy" would answer
+// those names for every guest.
 func (n *NAT) lookupName(name string) (netip.Addr, bool) {
-	if info, err := n.vms.LookupVM(name); err == nil {
-		if ip, ok := n.leaseIP(info); ok {
-			return ip, true
+	for _, r := range n.cfg.Reservations {
+		if r.Hostname == name {
+			if ip, ok := n.LeaseFor(r.MAC); ok {
+				return ip, true
+			}
 		}
 	}
 	return netip.Addr{}, false

@@ -59,7 +59,7 @@ const (
 	// io.Copy's 32 KiB writes capped MTU 65520 at ~6.5 Gbit/s, 256 KiB reached 9-10.7 Gbit/s.
 	copyBufSize = relay.BufSize
 
-	// timeWait: a short TIME-WAIT so that many short DialVM connections (ssh, ansible) from the NAT's
+	// timeWait: a short TIME-WAIT so that many short DialTCP connections (ssh, ansible) from the NAT's
 	// single address do not pile up ephemeral ports. The LAN is one hop, so late duplicates are unlikely.
 	timeWait = 2 * time.Second
 )

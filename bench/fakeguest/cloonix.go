@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,16 +16,6 @@ import (
 	"github.com/cloonix-go/cloonix/netstack/dhcp"
 	"github.com/cloonix-go/cloonix/relay"
 )
-
-// oneVM is the NAT's VM table: the fake guest, always running.
-type oneVM struct{ info netstack.VMInfo }
-
-func (t oneVM) LookupVM(name string) (netstack.VMInfo, error) {
-	if name != t.info.Name {
-		return netstack.VMInfo{}, fmt.Errorf("unknown VM %q (known: %s)", name, t.info.Name)
-	}
-	return t.info, nil
-}
 
 func runCloonix(ctx context.Context, args []string) error {
 	fs := newFlagSet("cloonix")
@@ -52,15 +43,14 @@ func runCloonix(ctx context.Context, args []string) error {
 
 	// The production wiring (labd/network.go): a switch per LAN, the NAT attached as one port, each VM
 	// a qemu stream port that dials the VM's socket.
-	vm := netstack.VMInfo{Name: "vm1", MACs: []net.HardwareAddr{mac}, Running: true, State: "running"}
 	nat, err := netstack.New(netstack.Config{
 		Lab:          "bench",
 		Subnet:       addr.Masked(),
 		Gateway:      gw,
 		MTU:          gf.mtu,
 		StateDir:     *stateDir,
-		Reservations: []dhcp.Reservation{{MAC: mac, IP: addr.Addr(), Hostname: vm.Name}},
-	}, oneVM{vm})
+		Reservations: []dhcp.Reservation{{MAC: mac, IP: addr.Addr(), Hostname: "vm1"}},
+	})
 	if err != nil {
 		return err
 	}
@@ -74,12 +64,12 @@ func runCloonix(ctx context.Context, args []string) error {
 	portDone := make(chan struct{})
 	go func() {
 		defer close(portDone)
-		_ = lan.RunQemuPort(ctx, sw, vm.Name, *sock, nil)
+		_ = lan.RunQemuPort(ctx, sw, "vm1", *sock, nil)
 	}()
 	defer func() { cancel(); <-portDone }()
 
 	// The front: like cloonix-proxy's hop through the lab daemon's API socket, a unix socket where a
-	// client names the port, gets "OK" once DialVM has connected, and then talks to the VM.
+	// client names the port, gets "OK" once DialTCP has connected, and then talks to the VM.
 	dir, err := os.MkdirTemp("", "cloonix-front-")
 	if err != nil {
 		return fmt.Errorf("cloonix: front socket dir: %w", err)
@@ -91,7 +81,7 @@ func runCloonix(ctx context.Context, args []string) error {
 		return fmt.Errorf("cloonix: front socket: %w", err)
 	}
 	defer ln.Close()
-	go serveFront(ctx, ln, nat, vm.Name)
+	go serveFront(ctx, ln, nat, mac)
 
 	var d net.Dialer
 	dial := func(ctx context.Context, port uint16) (net.Conn, error) {
@@ -118,8 +108,9 @@ func runCloonix(ctx context.Context, args []string) error {
 }
 
 // serveFront accepts front connections until ln closes: each names a port on one line, then is
-// proxied to DialVM(vm, port) with relay.Both (the NAT's 256 KiB copy loop).
-func serveFront(ctx context.Context, ln net.Listener, nat *netstack.NAT, vm string) {
+// proxied with relay.Both (the NAT's 256 KiB copy loop) to that port at the address leased to mac, the
+// way labd dials a VM.
+func serveFront(ctx context.Context, ln net.Listener, nat *netstack.NAT, mac net.HardwareAddr) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -131,8 +122,13 @@ func serveFront(ctx context.Context, ln net.Listener, nat *netstack.NAT, vm stri
 				c.Close()
 				return
 			}
+			ip, ok := nat.LeaseFor(mac)
+			if !ok {
+				c.Close()
+				return
+			}
 			dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			up, err := nat.DialVM(dctx, vm, port)
+			up, err := nat.DialTCP(dctx, netip.AddrPortFrom(ip, port))
 			cancel()
 			if err != nil {
 				c.Close()

@@ -6,7 +6,7 @@
 //	                   gvproxy -listen-qemu expects). It serves a TCP sink (reads to EOF, answers the
 //	                   byte count) and a 1-byte echo that closes after answering.
 //	fakeguest cloonix  runs a cloonix NAT as a port of a lan.Switch whose qemu port dials the guest's
-//	                   socket (the production path), fronts DialVM with a unix socket that speaks a
+//	                   socket (the production path), fronts DialTCP with a unix socket that speaks a
 //	                   one-line handshake (like cloonix-proxy's API hop), and measures through it.
 //	fakeguest gvproxy  measures through gvproxy's /tunnel HTTP endpoint on its -listen unix socket.
 //

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/labpath"
@@ -44,22 +43,22 @@ func (b *backend) Leases(context.Context) ([]api.Lease, error) { return nil, nil
 func (b *backend) Down(context.Context) error                  { return nil }
 func (b *backend) Dial(ctx context.Context, entity, host string, port uint16) (net.Conn, error) {
 	if entity != "nat" {
-		return nil, api.UnknownEntity("nemo", entity, []string{"nat"})
+		return nil, api.Errorf(api.ErrUnknownEntity, "lab nemo: no entity named %q (known: nat)", entity)
 	}
 	switch host {
 	case "off":
-		return nil, api.NotRunning("nemo", host, "stopped")
+		return nil, api.Errorf(api.ErrNotRunning, "lab nemo: off is not running (state: stopped)")
 	case "booting":
-		return nil, api.NoLease("nemo", host, "booting")
+		return nil, api.Errorf(api.ErrNoLease, "lab nemo: booting has no DHCP lease yet (state: booting)")
 	case "closed":
-		return nil, api.Refused("nemo", host, port)
+		return nil, api.Errorf(api.ErrRefused, "lab nemo: closed (10.99.0.10) refused a connection to port %d", port)
 	case "slow":
 		<-ctx.Done()
-		return nil, api.Timeout("nemo", host, port, 100*time.Millisecond)
+		return nil, api.Errorf(api.ErrTimeout, "lab nemo: slow (10.99.0.11) did not answer on port %d in time", port)
 	}
 	addr, ok := b.targets[host]
 	if !ok {
-		return nil, api.UnknownVM("nemo", host, []string{"vm1"})
+		return nil, api.Errorf(api.ErrUnknownVM, "lab nemo: unknown VM: %s (known: vm1)", host)
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", addr)
@@ -137,11 +136,11 @@ func TestProxyErrors(t *testing.T) {
 	}
 	cases := []struct{ args, want string }{
 		{"nemo dog vm1", `lab nemo: no entity named "dog" (known: nat)`},
-		{"nemo nat vm9", `lab nemo: no VM named "vm9" (VMs: vm1)`},
-		{"nemo nat off", "lab nemo: off is not running (state: stopped); its console log says why, and down then up restarts it"},
+		{"nemo nat vm9", "lab nemo: unknown VM: vm9 (known: vm1)"},
+		{"nemo nat off", "lab nemo: off is not running (state: stopped)"},
 		{"nemo nat booting", "lab nemo: booting has no DHCP lease yet (state: booting)"},
-		{"nemo nat closed:2222", "lab nemo: closed refused the connection to port 2222"},
-		{"nemo nat slow", "lab nemo: connecting to slow port 22 timed out after 100ms"},
+		{"nemo nat closed:2222", "lab nemo: closed (10.99.0.10) refused a connection to port 2222"},
+		{"nemo nat slow", "lab nemo: slow (10.99.0.11) did not answer on port 22 in time"},
 		{"nobody nat vm1", "lab nobody is not running (no daemon on " + nobody + "); start it with: cloonix-labd up LABFILE"},
 	}
 	for _, c := range cases {

@@ -96,7 +96,7 @@ func TestRealSSHThroughProxy(t *testing.T) {
 	cmd := exec.Command("ssh", append(sshArgs(proxyBin+" nemo nat %n"), "root@vm7", "true")...)
 	cmd.Env = e.vars
 	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), `cloonix-proxy: lab nemo: no VM named "vm7" (VMs: vm1)`+"\n") {
+	if err == nil || !strings.Contains(string(out), "cloonix-proxy: lab nemo: unknown VM: vm7 (known: vm1)\n") {
 		t.Fatalf("ssh to unknown VM: %v\n%s", err, out)
 	}
 	t.Logf("ssh error output:\n%s", out)

@@ -1,0 +1,46 @@
+package labd
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/lab"
+)
+
+// TestDialSentences: the line the user reads when the daemon cannot dial into a VM, and the status it
+// gets, for each reason found before the NAT dials.
+func TestDialSentences(t *testing.T) {
+	l := testLab(t)
+	l.LANs = []lab.LAN{{Name: "mgmt", MTU: 1500}, {Name: "lan12", MTU: 1500}}
+	l.VMs = append(l.VMs, testVM(t, "linux", "far", "lan12"))
+	d := &Daemon{lab: l, log: slog.New(slog.DiscardHandler), vms: map[string]*vmRun{}}
+	for i := range l.VMs {
+		d.vms[l.VMs[i].Name] = newVMRun(d, &l.VMs[i])
+		d.vmOrder = append(d.vmOrder, l.VMs[i].Name)
+	}
+	d.vms["vm1"].setState(api.StateBooting)
+	d.vms["far"].setState(api.StateRunning)
+	var err error
+	if d.net, err = newNetwork(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.net.close)
+	for _, c := range []struct {
+		entity, host string
+		status       int
+		want         string
+	}{
+		{"dog", "vm1", 404, `lab nemo: no entity named "dog" (known: nat)`},
+		{"nat", "ghost", 404, "lab nemo: unknown VM: ghost (known: vm2, vm1, h1, far)"},
+		{"nat", "vm2", 409, "lab nemo: vm2 is not running (state: created)"},
+		{"nat", "far", 404, "lab nemo: far has no NIC on the LAN of nat"},
+		{"nat", "VM1.nemo", 409, "lab nemo: VM1.nemo has no DHCP lease yet (state: booting)"},
+	} {
+		_, err := d.Dial(context.Background(), c.entity, c.host, 22)
+		if err == nil || err.Error() != c.want || api.StatusOf(err) != c.status {
+			t.Errorf("dial %s via %s: %v (status %d), want %q (%d)", c.host, c.entity, err, api.StatusOf(err), c.want, c.status)
+		}
+	}
+}
