@@ -196,3 +196,27 @@ func TestRemovedVMIsStopped(t *testing.T) {
 	}
 	mustLabd(t, "--lab", name, "down", "--purge")
 }
+
+// TestLinkStateSurvivesRestart: a link taken down with `cloonix-labd link` stays down on the switch after the
+// daemon is killed and the VMs adopted (qemu keeps its own side down); up again clears the record.
+func TestLinkStateSurvivesRestart(t *testing.T) {
+	const name = "e2efault6"
+	file := writeLab(t, strings.ReplaceAll(faultLab, "%s", name))
+	t.Cleanup(func() { labd(t, "--lab", name, "down", "--purge") })
+	mustLabd(t, "up", file)
+	mustLabd(t, "link", "--lab", name, "vm1", "eth0", "down")
+	links := filepath.Join(stateDir(name), "links.json")
+	if b, err := os.ReadFile(links); err != nil || !strings.Contains(string(b), `"vm1/eth0"`) {
+		t.Fatalf("links.json after link down: %q %v", b, err)
+	}
+	killDaemon(t, getStatus(t, name))
+	mustLabd(t, "up", file)
+	if b, _ := os.ReadFile(filepath.Join(stateDir(name), "labd.log")); !strings.Contains(string(b), "link kept down across the restart") {
+		t.Errorf("the new daemon did not restore vm1/eth0's link state")
+	}
+	mustLabd(t, "link", "--lab", name, "vm1", "eth0", "up")
+	if b, _ := os.ReadFile(links); strings.Contains(string(b), "vm1/eth0") {
+		t.Errorf("links.json still lists vm1/eth0 after link up: %s", b)
+	}
+	mustLabd(t, "--lab", name, "down")
+}
