@@ -79,8 +79,13 @@ func (s *Server) httpServer() *http.Server {
 		Handler:           s.Handler(),
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          log.New(slogWriter{s.log}, "", 0),
+		// A whole request (its body too) and its answer are bounded, so a client that stalls cannot hold a
+		// connection slot forever. The write bound covers a CONNECT's dial (DefaultDialTimeout) before the
+		// 200; a hijacked tunnel clears both deadlines (serveConnect).
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: DefaultDialTimeout + 30*time.Second,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     log.New(slogWriter{s.log}, "", 0),
 	}
 }
 
