@@ -56,6 +56,9 @@ type VMStatus struct {
 	Console     string   `json:"console,omitempty"`
 	// ConsoleOffset is where the current boot's output starts in the VM's console log.
 	ConsoleOffset int64 `json:"console_offset"`
+	// NATDrops counts the VM's new egress connections that a NAT dropped because the VM held its share of
+	// flows or pending dials.
+	NATDrops uint64 `json:"nat_drops,omitempty"`
 }
 
 // Lease is one DHCP lease handed out by a NAT of the lab.

@@ -101,6 +101,19 @@ func TestGuestFloodLeavesOthersWorking(t *testing.T) {
 		t.Fatalf("the flood did not run: %s", flood)
 	}
 	t.Logf("during the flood: ssh vm2 true %s; vm2 fetch through the NAT %s", quantiles(logins), quantiles(fetches))
+	for _, v := range getStatus(t, name).VMs {
+		switch {
+		case v.Name == "vm1" && v.NATDrops == 0:
+			t.Errorf("status shows no NAT drops for the flooding vm1")
+		case v.Name == "vm2" && v.NATDrops != 0:
+			t.Errorf("status shows %d NAT drops for vm2, which did not flood", v.NATDrops)
+		case v.Name == "vm1":
+			t.Logf("status: vm1 had %d new connections dropped by the NAT", v.NATDrops)
+		}
+	}
+	if out := mustLabd(t, "status", "--lab", name); !strings.Contains(out, "vm1: ") || !strings.Contains(out, "dropped by the NAT") {
+		t.Errorf("status text does not show vm1's NAT drops:\n%s", out)
+	}
 	if len(logins) < 3 {
 		t.Errorf("only %d logins to vm2 in %d s of flood", len(logins), secs)
 	}

@@ -160,6 +160,7 @@ type status struct {
 		MemoryMiB   int      `json:"memory_mib"`
 		Accel       string   `json:"accel"`
 		AccelReason string   `json:"accel_reason"`
+		NATDrops    uint64   `json:"nat_drops"`
 		IP          string   `json:"ip"`
 		MACs        []string `json:"macs"`
 	} `json:"vms"`

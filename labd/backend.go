@@ -32,9 +32,15 @@ func (d *Daemon) Lab(ctx context.Context) (api.LabInfo, error) {
 // VMs implements api.Backend.
 func (d *Daemon) VMs(ctx context.Context) ([]api.VMStatus, error) {
 	leases := map[string]string{}
+	drops := map[string]uint64{} // by guest address, from every NAT
 	if d.net != nil {
 		for _, l := range d.net.leases() {
 			leases[l.Lease.MAC.String()] = l.Lease.IP.String()
+		}
+		for _, nat := range d.net.nats {
+			for ip, n := range nat.GuestDrops() {
+				drops[ip.String()] += n
+			}
 		}
 	}
 	out := make([]api.VMStatus, 0, len(d.vmOrder))
@@ -58,8 +64,11 @@ func (d *Daemon) VMs(ctx context.Context) ([]api.VMStatus, error) {
 		r.mu.Unlock()
 		for _, nic := range r.spec.NICs {
 			st.MACs = append(st.MACs, nic.MAC.String())
-			if ip, ok := leases[nic.MAC.String()]; ok && st.IP == "" {
-				st.IP = ip
+			if ip, ok := leases[nic.MAC.String()]; ok {
+				if st.IP == "" {
+					st.IP = ip
+				}
+				st.NATDrops += drops[ip]
 			}
 		}
 		out = append(out, st)

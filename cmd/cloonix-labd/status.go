@@ -130,6 +130,9 @@ func printStatus(r statusReport) {
 		if v.AccelReason != "" && v.AccelReason != r.Lab.AccelReason {
 			fmt.Printf("%s: %s: %s\n", v.Name, v.Accel, v.AccelReason)
 		}
+		if v.NATDrops > 0 {
+			fmt.Printf("%s: %d new connections dropped by the NAT (it held its share of flows or pending dials)\n", v.Name, v.NATDrops)
+		}
 	}
 	if len(r.Leases) > 0 {
 		fmt.Println()
