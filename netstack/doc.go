@@ -11,8 +11,9 @@
 //	           (like slirp's 10.0.2.2); otherwise connections to it are refused with a RST or an ICMP
 //	           port unreachable
 //
-// Guest traffic to 127.0.0.0/8 never leaves the guest. Egress to the host's other (non-loopback)
-// addresses is not filtered: the host is reachable through them like any other outside machine.
+// Guest traffic to 127.0.0.0/8 never leaves the guest. The host's own addresses (re-read every second) are
+// reachable only when AllowHostLoopback is set, like the host alias; link-local addresses (cloud metadata),
+// multicast and broadcast never are.
 //
 // All gVisor tuning is in tuning.go.
 package netstack

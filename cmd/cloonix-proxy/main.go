@@ -3,8 +3,8 @@
 // sends one CONNECT request and then copies bytes between stdio and the
 // socket (or, with --fdpass, hands the socket itself to ssh).
 //
-// It imports only packages api/tunnel, labpath and relay and a few small standard
-// packages, so that it starts in about a millisecond.
+// It imports only packages api/tunnel, labpath, relay and termsafe and a few
+// small standard packages, so that it starts in about a millisecond.
 package main
 
 import (
