@@ -168,26 +168,19 @@ const socketCheckEvery = 2 * time.Second
 // $XDG_RUNTIME_DIR at logout; a user may delete /tmp/cloonix-UID): the runtime directory is made again, so
 // the CLI and cloonix-proxy find the lab. Open tunnels and the VMs' running qemus are not affected.
 func (d *Daemon) keepSocket(ctx context.Context, srv *api.Server) {
-	t := time.NewTicker(socketCheckEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, socketCheckEvery, func() {
 		if _, err := os.Lstat(d.dirs.CtlSocket()); err == nil {
-			continue
+			return
 		}
 		d.log.Warn("control socket vanished (runtime directory deleted?); making it again", "path", d.dirs.CtlSocket())
 		if err := d.dirs.Ensure(); err != nil {
 			d.log.Error("runtime directory", "err", err)
-			continue
+			return
 		}
 		l, err := api.Listen(d.dirs.CtlSocket())
 		if err != nil {
 			d.log.Error("control socket", "err", err)
-			continue
+			return
 		}
 		_ = writePIDFile(d.dirs.PIDFile())
 		go func() {
@@ -195,6 +188,20 @@ func (d *Daemon) keepSocket(ctx context.Context, srv *api.Server) {
 				d.log.Error("api server on the new socket stopped", "err", err)
 			}
 		}()
+	})
+}
+
+// every runs fn each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
 	}
 }
 
@@ -205,14 +212,7 @@ const logCheckEvery = 2 * time.Second
 // capLogs keeps the daemon's log and each VM's console and qemu logs within logcap.Default. A console log
 // that was cut starts again at offset 0 for the VM's monitor and console tails.
 func (d *Daemon) capLogs(ctx context.Context) {
-	t := time.NewTicker(logCheckEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, logCheckEvery, func() {
 		if _, err := logcap.Default.Enforce(d.dirs.DaemonLog()); err != nil {
 			d.log.Warn("daemon log", "err", err)
 		}
@@ -235,7 +235,7 @@ func (d *Daemon) capLogs(ctx context.Context) {
 				}
 			}
 		}
-	}
+	})
 }
 
 // checkSocketPaths reports the first socket of lab l whose path is too long for a UNIX socket, with how to
