@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -188,28 +187,12 @@ func TestDemoOwnsItsLab(t *testing.T) {
 		t.Fatalf("after demo --keep h1 is %q", st)
 	}
 
-	cmd := exec.Command(filepath.Join(env.bin, "cloonix-labd"), "demo", "--dir", dir, "slow")
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	slow := startLabd(t, nil, "demo", "--dir", dir, "slow")
+	slow.waitOutput(t, 2*time.Minute, "wait a long time ...")
+	if err := slow.stop(t, syscall.SIGTERM, 2*time.Minute); err == nil {
+		t.Errorf("an interrupted demo exited 0:\n%s", slow.out.String())
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() { _ = cmd.Process.Kill() }()
-	waitFor(t, 2*time.Minute, "the slow demo to reach its sleep", func() bool { return strings.Contains(out.String(), "wait a long time ...") })
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Errorf("an interrupted demo exited 0:\n%s", out.String())
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("SIGTERM did not end the demo:\n%s", out.String())
-	}
-	o := out.String()
+	o := slow.out.String()
 	t.Logf("interrupted demo:\n%s", o)
 	for _, want := range []string{"stopping lab e2eown left by an earlier run", "interrupted at step 2", "take lab e2eown down ... ok"} {
 		if !strings.Contains(o, want) {

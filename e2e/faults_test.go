@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -120,28 +119,15 @@ func TestDownDuringSlowStart(t *testing.T) {
 	file := writeLab(t, strings.ReplaceAll(faultLab, "%s", name))
 	t.Cleanup(func() { labd(t, "--lab", name, "down", "--purge") })
 	extra, _ := fakeKVMPath(t, "hang") // a fresh qemu path: the probe runs, and hangs for its 6 s
-	cmd := exec.Command(filepath.Join(env.bin, "cloonix-labd"), "up", file)
-	cmd.Env = append(os.Environ(), extra...)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() { _ = cmd.Process.Kill() }()
-	waitFor(t, 10*time.Second, "the daemon to start", func() bool { return strings.Contains(out.String(), "starting daemon") })
+	up := startLabd(t, extra, "up", file)
+	up.waitOutput(t, 10*time.Second, "starting daemon")
 	time.Sleep(time.Second)
 	r := labd(t, "--lab", name, "down")
 	t.Logf("down during the start: %s", r)
 	if r.code != 0 || !strings.Contains(r.stdout, "not answering yet") {
 		t.Errorf("down during a slow start: %s", r)
 	}
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		t.Fatalf("up did not end after down:\n%s", out.String())
-	}
+	_ = up.wait(t, time.Minute)
 	if pids := qemuPIDs(t, "/cloonix/"+name+"/"); len(pids) > 0 {
 		t.Errorf("qemu left after down during the start: %v", pids)
 	}

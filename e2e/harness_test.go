@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -239,4 +240,57 @@ func qemuPIDs(t testing.TB, needle string) []string {
 		}
 	}
 	return pids
+}
+
+// bgLabd is a cloonix-labd command running in the background, its output collected.
+type bgLabd struct {
+	cmd  *exec.Cmd
+	out  syncBuffer
+	done chan error
+}
+
+// startLabd starts cloonix-labd with args (and extra environment variables on top of the test's) in the
+// background; it is killed when the test ends if still running.
+func startLabd(t *testing.T, extraEnv []string, args ...string) *bgLabd {
+	t.Helper()
+	b := &bgLabd{cmd: exec.Command(filepath.Join(env.bin, "cloonix-labd"), args...), done: make(chan error, 1)}
+	if extraEnv != nil {
+		b.cmd.Env = append(os.Environ(), extraEnv...)
+	}
+	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { b.done <- b.cmd.Wait() }()
+	t.Cleanup(func() { _ = b.cmd.Process.Kill() })
+	return b
+}
+
+// waitOutput waits until the command has printed want.
+func (b *bgLabd) waitOutput(t *testing.T, timeout time.Duration, want string) {
+	t.Helper()
+	waitFor(t, timeout, fmt.Sprintf("%q in the output of cloonix-labd %s", want, strings.Join(b.cmd.Args[1:], " ")),
+		func() bool { return strings.Contains(b.out.String(), want) })
+}
+
+// stop sends sig and waits for the command to end; it returns how it ended and fails the test if it does
+// not end within timeout.
+func (b *bgLabd) stop(t *testing.T, sig syscall.Signal, timeout time.Duration) error {
+	t.Helper()
+	if err := b.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	return b.wait(t, timeout)
+}
+
+// wait waits for the command to end on its own.
+func (b *bgLabd) wait(t *testing.T, timeout time.Duration) error {
+	t.Helper()
+	select {
+	case err := <-b.done:
+		return err
+	case <-time.After(timeout):
+		t.Fatalf("cloonix-labd %s did not end within %v:\n%s", strings.Join(b.cmd.Args[1:], " "), timeout, b.out.String())
+		return nil
+	}
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -20,15 +19,7 @@ name = "e2efg"
 [[vm]]
 name = "vm1"
 `)
-	cmd := exec.Command(filepath.Join(env.bin, "cloonix-labd"), "up", "--foreground", file)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() { _ = cmd.Process.Kill() }()
+	fg := startLabd(t, nil, "up", "--foreground", file)
 	waitFor(t, 2*time.Minute, "vm1 running under a foreground daemon", func() bool {
 		r := labd(t, "--lab", name, "status", "--json")
 		return r.code == 0 && strings.Contains(r.stdout, `"state": "running"`)
@@ -36,16 +27,8 @@ name = "vm1"
 	if pids := qemuPIDs(t, "/cloonix/"+name+"/"); len(pids) != 1 {
 		t.Fatalf("want one qemu, got %v", pids)
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("foreground daemon exited with %v:\n%s", err, out.String())
-		}
-	case <-time.After(time.Minute):
-		t.Fatalf("SIGINT did not end the foreground daemon:\n%s", out.String())
+	if err := fg.stop(t, syscall.SIGINT, time.Minute); err != nil {
+		t.Errorf("foreground daemon exited with %v:\n%s", err, fg.out.String())
 	}
 	if pids := qemuPIDs(t, "/cloonix/"+name+"/"); len(pids) > 0 {
 		t.Errorf("qemu left after Ctrl-C: %v", pids)
@@ -110,28 +93,12 @@ name = "e2eintr"
 name = "vm1"
 `)
 	t.Cleanup(func() { labd(t, "--lab", name, "down", "--purge") })
-	cmd := exec.Command(filepath.Join(env.bin, "cloonix-labd"), "up", file)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	up := startLabd(t, nil, "up", file)
+	up.waitOutput(t, time.Minute, "vm1          booting")
+	if err := up.stop(t, syscall.SIGINT, 2*time.Minute); err == nil {
+		t.Errorf("an interrupted up exited 0:\n%s", up.out.String())
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() { _ = cmd.Process.Kill() }()
-	waitFor(t, time.Minute, "up to wait for a booting vm1", func() bool { return strings.Contains(out.String(), "vm1          booting") })
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Errorf("an interrupted up exited 0:\n%s", out.String())
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("SIGINT did not end up:\n%s", out.String())
-	}
-	if o := out.String(); !strings.Contains(o, "interrupted while waiting for vm vm1") || !strings.Contains(o, "was taken down") || strings.Contains(o, "not ready after") {
+	if o := up.out.String(); !strings.Contains(o, "interrupted while waiting for vm vm1") || !strings.Contains(o, "was taken down") || strings.Contains(o, "not ready after") {
 		t.Errorf("interrupted up says:\n%s", o)
 	}
 	assertLabGone(t, name)
