@@ -15,11 +15,7 @@ import (
 // TestPackageTable compares the package table of ARCHITECTURE.md with `go list`. In the imports column,
 // remarks in parentheses are ignored and "—" means none.
 func TestPackageTable(t *testing.T) {
-	doc, err := os.ReadFile("ARCHITECTURE.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, order := packageTable(t, string(doc))
+	rows, order := packageTable(t)
 	out, err := exec.Command("go", "list", "-f", "{{if .GoFiles}}{{.Module.Path}} {{.ImportPath}}{{range .Imports}} {{.}}{{end}}{{end}}", "../...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
@@ -64,8 +60,12 @@ var (
 
 // packageTable parses the table under "## Packages and their contracts": package → sorted imports, and the
 // packages in the table's order.
-func packageTable(t *testing.T, doc string) (map[string][]string, []string) {
-	_, table, ok := strings.Cut(doc, "\n## Packages and their contracts\n")
+func packageTable(t *testing.T) (map[string][]string, []string) {
+	doc, err := os.ReadFile("ARCHITECTURE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(doc), "\n## Packages and their contracts\n")
 	if !ok {
 		t.Fatal(`ARCHITECTURE.md has no section "## Packages and their contracts"`)
 	}

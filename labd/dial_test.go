@@ -2,7 +2,9 @@ package labd
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/cloonix-go/cloonix/api"
@@ -27,20 +29,17 @@ func TestDialSentences(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(d.net.close)
-	for _, c := range []struct {
-		entity, host string
-		status       int
-		want         string
-	}{
-		{"dog", "vm1", 404, `lab nemo: no entity named "dog" (known: nat)`},
-		{"nat", "ghost", 404, "lab nemo: unknown VM: ghost (known: vm2, vm1, h1, far)"},
-		{"nat", "vm2", 409, "lab nemo: vm2 is not running (state: created)"},
-		{"nat", "far", 404, "lab nemo: far has no NIC on the LAN of nat"},
-		{"nat", "VM1.nemo", 409, "lab nemo: VM1.nemo has no DHCP lease yet (state: booting)"},
+	for target, want := range map[string]string{ // entity/host: status and line
+		"dog/vm1":      `404 lab nemo: no entity named "dog" (known: nat)`,
+		"nat/ghost":    "404 lab nemo: unknown VM: ghost (known: vm2, vm1, h1, far)",
+		"nat/vm2":      "409 lab nemo: vm2 is not running (state: created)",
+		"nat/far":      "404 lab nemo: far has no NIC on the LAN of nat",
+		"nat/VM1.nemo": "409 lab nemo: VM1.nemo has no DHCP lease yet (state: booting)",
 	} {
-		_, err := d.Dial(context.Background(), c.entity, c.host, 22)
-		if err == nil || err.Error() != c.want || api.StatusOf(err) != c.status {
-			t.Errorf("dial %s via %s: %v (status %d), want %q (%d)", c.host, c.entity, err, api.StatusOf(err), c.want, c.status)
+		entity, host, _ := strings.Cut(target, "/")
+		_, err := d.Dial(context.Background(), entity, host, 22)
+		if got := fmt.Sprintf("%d %v", api.StatusOf(err), err); err == nil || got != want {
+			t.Errorf("dial %s: %q, want %q", target, got, want)
 		}
 	}
 }

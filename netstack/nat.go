@@ -243,7 +243,7 @@ func (n *NAT) HostAlias() netip.Addr { return n.cfg.HostAlias }
 func (n *NAT) MAC() net.HardwareAddr { return n.cfg.MAC }
 
 // GuestDrops returns, per guest address, how many of its new egress connections were dropped because it
-// held its share of flows or pending dials.
+// held its share of flows or pending dials; `status` shows them per VM.
 func (n *NAT) GuestDrops() map[netip.Addr]uint64 { return n.quota.drops() }
 
 // Stats returns a snapshot of the NAT's counters.
