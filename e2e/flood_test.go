@@ -13,13 +13,16 @@ import (
 )
 
 // floodScript runs in a guest (python3 is in the tiny image): for the given seconds it opens TCP connections
-// to a black hole (SYNs that are never answered, each holding a pending dial in the NAT) and sends UDP from a
-// new socket each time (each a new NAT flow), then prints how many of each it sent.
+// to a black hole (SYNs that are never answered, each holding a pending dial in the NAT), sends UDP from a
+// new socket each time (each a new NAT flow) and DNS queries at the NAT's gateway, then prints how many of
+// each it sent.
 const floodScript = `
 import socket, sys, time
-hole, udp_host, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+hole, udp_host, secs, gw = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 end = time.time() + secs
-socks, syns, dgrams = [], 0, 0
+socks, syns, dgrams, queries = [], 0, 0, 0
+dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dns.setblocking(False)
 while time.time() < end:
     for _ in range(50):
         s = socket.socket()
@@ -43,12 +46,18 @@ while time.time() < end:
         except OSError:
             pass
         u.close()
-print("syns", syns, "datagrams", dgrams)
+    for _ in range(50):  # at the NAT itself: DNS queries for names that do not exist
+        try:
+            dns.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05nosuch\x00\x00\x01\x00\x01", (gw, 53))
+            queries += 1
+        except OSError:
+            pass
+print("syns", syns, "datagrams", dgrams, "dns", queries)
 `
 
-// TestGuestFloodLeavesOthersWorking: while vm1 floods the NAT with SYNs to a black hole and UDP flows (only to
-// addresses the test owns: a network namespace it makes, and a route into it that drops), vm2's ssh logins
-// and its egress to the test host keep working.
+// TestGuestFloodLeavesOthersWorking: while vm1 floods the NAT with SYNs to a black hole, UDP flows (only to
+// addresses the test owns: a network namespace it makes, and a route into it that drops) and DNS queries at
+// the gateway, vm2's ssh logins, its name lookups and its egress to the test host keep working.
 func TestGuestFloodLeavesOthersWorking(t *testing.T) {
 	name := sharedNATLab(t)
 	_, cfg := sshConfigOf(t, name)
@@ -78,7 +87,7 @@ func TestGuestFloodLeavesOthersWorking(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		flood = sshF(t, cfg, "vm1", "python3", "-c", shellQuote(floodScript), "198.18.1.1", host.addr, fmt.Sprint(secs))
+		flood = sshF(t, cfg, "vm1", "python3", "-c", shellQuote(floodScript), "198.18.1.1", host.addr, fmt.Sprint(secs), "10.99.0.1")
 	}()
 	time.Sleep(5 * time.Second) // let the flood fill its share
 	var logins, fetches []time.Duration
@@ -90,7 +99,7 @@ func TestGuestFloodLeavesOthersWorking(t *testing.T) {
 		}
 		logins = append(logins, time.Since(start))
 		start = time.Now()
-		if r := sshF(t, cfg, "vm2", fmt.Sprintf("wget -q -O - http://%s:8082/page", host.addr)); r.code != 0 || r.stdout != "still here\n" {
+		if r := sshF(t, cfg, "vm2", fmt.Sprintf("nslookup vm1 >/dev/null && wget -q -O - http://%s:8082/page", host.addr)); r.code != 0 || r.stdout != "still here\n" {
 			t.Errorf("vm2's egress during the flood: %s", r)
 		}
 		fetches = append(fetches, time.Since(start))
