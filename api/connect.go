@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cloonix-go/cloonix/api/tunnel"
 	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/relay"
 )
@@ -35,9 +36,9 @@ func ParseTarget(target string) (host string, port uint16, err error) {
 }
 
 func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request) {
-	via := r.Header.Get(ViaHeader)
+	via := r.Header.Get(tunnel.ViaHeader)
 	if via == "" {
-		writeError(w, http.StatusBadRequest, "CONNECT needs the header "+ViaHeader+": <entity>, e.g. "+ViaHeader+": nat")
+		writeError(w, http.StatusBadRequest, "CONNECT needs the header "+tunnel.ViaHeader+": <entity>, e.g. "+tunnel.ViaHeader+": nat")
 		return
 	}
 	if r.ContentLength != 0 {

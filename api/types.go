@@ -5,10 +5,6 @@ import "time"
 // Version is the path prefix of every management endpoint.
 const Version = "v1"
 
-// ViaHeader names the entity (for now a NAT, e.g. "nat") through which a
-// CONNECT tunnel is dialled.
-const ViaHeader = "Cloonix-Via"
-
 // LabInfo describes the running lab and its daemon.
 type LabInfo struct {
 	Name        string    `json:"name"`

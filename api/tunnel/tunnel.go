@@ -18,7 +18,8 @@ import (
 	"github.com/cloonix-go/cloonix/unixsock"
 )
 
-// ViaHeader names the entity through which the daemon dials (api.ViaHeader).
+// ViaHeader names the entity (for now a NAT, e.g. "nat") through which the
+// daemon dials a CONNECT tunnel; the server reads the same constant.
 const ViaHeader = "Cloonix-Via"
 
 // Limits on what the daemon may answer.
