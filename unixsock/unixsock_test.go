@@ -1,6 +1,7 @@
 package unixsock
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net"
@@ -147,9 +148,8 @@ time.sleep(5)
 		t.Fatal(err)
 	}
 	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
-	b := make([]byte, 6)
-	if _, err := stdout.Read(b); err != nil || string(b) != "ready\n" {
-		t.Fatalf("server as nobody: %q %v", b, err)
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("server as nobody: %q %v", line, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
