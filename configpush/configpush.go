@@ -186,6 +186,22 @@ func Push(ctx context.Context, t Target, file string, replace bool) (string, err
 	return answer.String(), t.judge(command, out, err)
 }
 
+// Exec runs command on the VM over ssh through the lab's ssh_config (BatchMode: the lab's keys, never a
+// prompt) and returns its answer. It needs no configuration ops of the kind: `up` uses it to prove a key
+// login (kind.Kind.ReadinessLogin). A failure of ssh itself (exit 255: no connection, the key refused)
+// says so with ssh's own words ("Permission denied (publickey)"); a refusal by the guest is a
+// *RefusedError.
+func Exec(ctx context.Context, t Target, command string) (string, error) {
+	if t.VM == "" || strings.ContainsAny(t.VM, ":/@ \t\n") || t.Kind == nil {
+		return "", fmt.Errorf("VM %q: not a lab VM with a kind", t.VM)
+	}
+	if _, err := os.Stat(t.SSHConfig); err != nil {
+		return "", fmt.Errorf("VM %s: lab ssh_config: %w; bring the lab up first (cloonix-labd up LABFILE)", t.VM, err)
+	}
+	out, err := t.run(ctx, t.ssh(), t.SSHArgs(command))
+	return string(out), t.judge(command, out, err)
+}
+
 // Save returns the VM's running configuration (show running-config or the kind's equivalent), with Unix
 // line ends and without the lines before the kind's SaveSkipUntil.
 func Save(ctx context.Context, t Target) ([]byte, error) {

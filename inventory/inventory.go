@@ -123,9 +123,11 @@ func Render(o Options) ([]byte, error) {
 			args = append(args, "-o", "UserKnownHostsFile="+o.KnownHosts, "-o", "StrictHostKeyChecking=accept-new")
 		}
 		if h.SSHLegacy {
-			args = append(args,
-				"-o", "KexAlgorithms=+"+sshsetup.LegacyKexAlgorithms,
-				"-o", "HostKeyAlgorithms=+"+sshsetup.LegacyHostKeyAlgorithms, "-o", "PubkeyAcceptedAlgorithms=+ssh-rsa")
+			args = append(args, "-o", "KexAlgorithms=+"+sshsetup.LegacyKexAlgorithms)
+		}
+		if h.SSHLegacy || h.Kind.SSHRSA {
+			// kind.Kind.SSHRSA: no server-sig-algs, so the RSA key needs ssh-rsa (docs/iosxe.md).
+			args = append(args, "-o", "HostKeyAlgorithms=+"+sshsetup.LegacyHostKeyAlgorithms, "-o", "PubkeyAcceptedAlgorithms=+ssh-rsa")
 		}
 		g.Hosts = append(g.Hosts, hostVars{Name: h.Name, Proxy: proxy, CommonArgs: shellJoin(args), Legacy: h.SSHLegacy})
 	}

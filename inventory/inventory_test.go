@@ -1,8 +1,10 @@
 package inventory
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -147,5 +149,44 @@ nics = { eth0 = "side", eth1 = "mgmt" }
 	}
 	if via["r1"] != "nat" || via["h1"] != "" {
 		t.Errorf("via = %v, want r1 through nat and h1 (eth0 off the NAT's LAN) through none", via)
+	}
+}
+
+// TestIOSXEVarsParsed hands the golden inventory to ansible-inventory, so Ansible's own parser says what
+// every IOS-XE host gets (issue 17 item 1): paramiko keeps ssh-rsa signatures, libssh accepts ssh-rsa for
+// the key and the host key, and the ssh arguments allow ssh-rsa; an FRR or Linux host gets none of it.
+func TestIOSXEVarsParsed(t *testing.T) {
+	if _, err := exec.LookPath("ansible-inventory"); err != nil {
+		t.Skip("ansible-inventory not installed: the IOS-XE variables were not parsed by Ansible")
+	}
+	vars := func(host string) map[string]any {
+		out, err := exec.Command("ansible-inventory", "-i", "testdata/nemo.yml", "--host", host).Output()
+		if err != nil {
+			t.Fatalf("ansible-inventory --host %s: %v", host, err)
+		}
+		m := map[string]any{}
+		if err := json.Unmarshal(out, &m); err != nil {
+			t.Fatalf("ansible-inventory --host %s: %v\n%s", host, err, out)
+		}
+		return m
+	}
+	for _, host := range []string{"c8k", "csr"} {
+		v := vars(host)
+		if v["ansible_paramiko_use_rsa_sha2_algorithms"] != false {
+			t.Errorf("%s: ansible_paramiko_use_rsa_sha2_algorithms = %v, want false", host, v["ansible_paramiko_use_rsa_sha2_algorithms"])
+		}
+		for _, k := range []string{"ansible_libssh_publickey_algorithms", "ansible_libssh_hostkeys"} {
+			if s, _ := v[k].(string); !strings.HasPrefix(s, "ssh-rsa,") {
+				t.Errorf("%s: %s = %v, want ssh-rsa first", host, k, v[k])
+			}
+		}
+		if s, _ := v["ansible_ssh_common_args"].(string); !strings.Contains(s, "PubkeyAcceptedAlgorithms=+ssh-rsa") {
+			t.Errorf("%s: ansible_ssh_common_args %q lacks PubkeyAcceptedAlgorithms=+ssh-rsa", host, s)
+		}
+	}
+	for _, host := range []string{"r1", "h1"} {
+		if v := vars(host); v["ansible_paramiko_use_rsa_sha2_algorithms"] != nil || v["ansible_libssh_publickey_algorithms"] != nil {
+			t.Errorf("%s got the IOS-XE ssh-rsa variables: %v", host, v)
+		}
 	}
 }

@@ -85,12 +85,28 @@ type Kind struct {
 	SCPLegacy bool
 	// SSHLegacyOption is true when the lab file may set ssh_legacy (allow SHA-1 kex and ssh-rsa).
 	SSHLegacyOption bool
+	// SSHRSA is true when the guest's sshd advertises no server-sig-algs (RFC 8308), so OpenSSH ≥ 8.8 can
+	// offer the lab's RSA key only as "ssh-rsa", which it disables by default: every host of the kind gets
+	// ssh-rsa accepted for public keys and host keys, the RSA key first, and Ansible keeps ssh-rsa too
+	// (IOS-XE, also c8000v 17.x; docs/iosxe.md cites ansible/workshops and netlab).
+	SSHRSA bool
+	// SSHIdentitiesOnly is true when the guest allows so few authentication attempts (IOS: 3) that agent
+	// keys offered first would use them up: the ssh_config entry offers the lab's keys only.
+	SSHIdentitiesOnly bool
 
 	AnsibleNetworkOS  string // "" for plain Linux hosts, "frr.frr.frr", "cisco.ios.ios"
 	AnsibleConnection string // "ansible.builtin.ssh" or "ansible.netcommon.network_cli"
 
 	// ReadinessLine is the serial-console text that marks the guest ready for ssh.
-	ReadinessLine      string
+	ReadinessLine string
+	// LaterBootReadinessLine, when set, also marks the guest ready on a boot of an overlay that has booted
+	// before: IOS-XE's CVAC applies its CD-ROM once, so %CVAC-4-CONFIG_DONE may never come again, and the
+	// login prompt ("Press RETURN to get started", vrnetlab's signal) is what the later boots print.
+	LaterBootReadinessLine string
+	// ReadinessLogin, when set, is a harmless command that `up` runs over ssh with the lab's key (BatchMode,
+	// through the generated ssh_config) once the sshd banner answers: readiness then proves a key login, so
+	// a refused key shows at `up`, naming the VM. "" means the banner is enough (linux, frr).
+	ReadinessLogin     string
 	DefaultBootTimeout time.Duration // how long to wait for ReadinessLine
 	// KVMSilenceLimit is how long a VM started under KVM may keep its serial console silent before the
 	// daemon's watchdog stops it and starts it again under TCG: on some hosts KVM runs a probe but hangs a

@@ -23,7 +23,8 @@ func (d *Daemon) writeSSHSetup() error {
 func sshEntries(l *lab.Lab) []sshsetup.HostEntry {
 	var entries []sshsetup.HostEntry
 	for _, v := range l.VMs {
-		e := sshsetup.HostEntry{Name: v.Name, User: v.Kind.SSHUser, LegacyAlgorithms: v.SSHLegacy, SCPLegacy: v.Kind.SCPLegacy}
+		e := sshsetup.HostEntry{Name: v.Name, User: v.Kind.SSHUser, LegacyAlgorithms: v.SSHLegacy, SCPLegacy: v.Kind.SCPLegacy,
+			SSHRSA: v.Kind.SSHRSA, IdentitiesOnly: v.Kind.SSHIdentitiesOnly}
 		if n, ok := l.ManagementNAT(v.Name); ok {
 			e.Via = n.Name
 		}

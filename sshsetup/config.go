@@ -22,7 +22,16 @@ type HostEntry struct {
 	LegacyAlgorithms bool
 	// SCPLegacy adds a comment that this VM has no SFTP server: use scp -O (kind.Kind.SCPLegacy).
 	SCPLegacy bool
+	// SSHRSA accepts ssh-rsa (SHA-1) public-key signatures and host keys and tries the RSA key first, for
+	// servers that advertise no server-sig-algs (kind.Kind.SSHRSA: IOS-XE, c8000v included).
+	SSHRSA bool
+	// IdentitiesOnly offers only the lab's keys, not the agent's, for servers that allow few
+	// authentication attempts (kind.Kind.SSHIdentitiesOnly: IOS allows 3).
+	IdentitiesOnly bool
 }
+
+// RSAFirst reports whether the entry tries the lab's RSA key before its ed25519 key.
+func (e HostEntry) RSAFirst() bool { return e.LegacyAlgorithms || e.SSHRSA }
 
 // ConfigOptions describe a lab's ssh_config.
 type ConfigOptions struct {

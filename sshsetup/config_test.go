@@ -32,8 +32,8 @@ func TestRenderGolden(t *testing.T) {
 		proxy   string
 	}{
 		{"modern", modernEntries, false, ""},
-		{"legacy", []HostEntry{{Name: "c8k", User: "admin", Via: "nat", SCPLegacy: true},
-			{Name: "csr1", User: "admin", Via: "nat", LegacyAlgorithms: true, SCPLegacy: true},
+		{"legacy", []HostEntry{{Name: "c8k", User: "admin", Via: "nat", SCPLegacy: true, SSHRSA: true, IdentitiesOnly: true},
+			{Name: "csr1", User: "admin", Via: "nat", LegacyAlgorithms: true, SCPLegacy: true, SSHRSA: true, IdentitiesOnly: true},
 			{Name: "h1", User: "root", Via: "nat2"}, {Name: "island", User: "root"}}, false, ""},
 		{"fdpass", []HostEntry{{Name: "h1", User: "root", Via: "nat"}}, true, "/opt/cloonix bin/cloonix-proxy"},
 	}

@@ -56,8 +56,27 @@ func TestLegacyStanzaWithOpenSSH(t *testing.T) {
 	if csr["user"] != "admin" {
 		t.Errorf("user %q", csr["user"])
 	}
+	// Every IOS-XE host, legacy or not (issue 17 items 1 and 2): IOS-XE sends no server-sig-algs, so
+	// OpenSSH ≥ 8.8 needs ssh-rsa for the lab's RSA key; IOS allows 3 attempts, so only the lab's keys.
+	for _, host := range []string{"c8k", "csr1"} {
+		m := sshG(t, "testdata/legacy.golden", host)
+		for _, k := range []string{"hostkeyalgorithms", "pubkeyacceptedalgorithms"} {
+			if !has(m[k], "ssh-rsa") {
+				t.Errorf("%s: %s lacks ssh-rsa: %s", host, k, m[k])
+			}
+		}
+		if m["identitiesonly"] != "yes" {
+			t.Errorf("%s: identitiesonly %q, want yes", host, m["identitiesonly"])
+		}
+		if strings.Index(m["identityfile"], "id_rsa") > strings.Index(m["identityfile"], "id_ed25519") {
+			t.Errorf("%s: should try id_rsa first: %s", host, m["identityfile"])
+		}
+	}
+	if c8k := sshG(t, "testdata/legacy.golden", "c8k"); has(c8k["kexalgorithms"], "diffie-hellman-group14-sha1") {
+		t.Errorf("c8k (not ssh_legacy) got SHA-1 key exchange: %s", c8k["kexalgorithms"])
+	}
 	h1 := sshG(t, "testdata/legacy.golden", "h1")
-	if has(h1["kexalgorithms"], "diffie-hellman-group14-sha1") || has(h1["hostkeyalgorithms"], "ssh-rsa") {
+	if has(h1["kexalgorithms"], "diffie-hellman-group14-sha1") || has(h1["hostkeyalgorithms"], "ssh-rsa") || h1["identitiesonly"] == "yes" {
 		t.Errorf("a modern host got SHA-1 algorithms: kex %s hostkey %s", h1["kexalgorithms"], h1["hostkeyalgorithms"])
 	}
 	mod := sshG(t, "testdata/modern.golden", firstHost(t, "testdata/modern.golden"))

@@ -5,14 +5,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/api/tunnel"
+	"github.com/cloonix-go/cloonix/configpush"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labd"
 	"github.com/cloonix-go/cloonix/labpath"
+	"github.com/cloonix-go/cloonix/termsafe"
 )
 
 // waitUp follows the lab's VMs through created → booting → running, printing each change (and each VM the
@@ -27,6 +32,7 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 	seen := map[string]api.VMState{}
 	accel := map[string]string{}
 	sshOK := map[string]bool{}
+	login := newLoginProber(l, dirs)
 	sock := dirs.CtlSocket()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -58,12 +64,23 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 			if !hasNAT || sshOK[v.Name] {
 				continue
 			}
-			if sshAnswers(ctx, sock, nat.Name, v.Name) {
-				sshOK[v.Name] = true
+			if !login.bannerOK[v.Name] {
+				if !sshAnswers(ctx, sock, nat.Name, v.Name) {
+					done = false
+					continue
+				}
+				login.bannerOK[v.Name] = true
 				fmt.Printf("%s %-12s sshd answers through %s\n", stamp(), v.Name, nat.Name)
-			} else {
-				done = false
 			}
+			ok, err := login.try(ctx, v.Name)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				done = false
+				continue
+			}
+			sshOK[v.Name] = true
 		}
 		if done {
 			return nil
@@ -79,6 +96,9 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 				what := "state " + string(v.State)
 				if v.State == api.StateRunning {
 					what = "its sshd does not answer through " + nat.Name
+					if login.bannerOK[v.Name] {
+						what = "its sshd answers but the key login does not work yet: " + login.last[v.Name]
+					}
 				}
 				if interrupted {
 					return fmt.Errorf("interrupted while waiting for vm %s (%s)", v.Name, what)
@@ -122,4 +142,72 @@ func sshAnswers(ctx context.Context, sock, nat, vmName string) bool {
 	}
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	return err == nil && strings.HasPrefix(line, "SSH-")
+}
+
+// loginProber proves a key login for the VMs whose kind asks for it (kind.Kind.ReadinessLogin): the system
+// ssh with the lab's ssh_config and BatchMode runs the kind's harmless command. A banner is not enough for
+// them: IOS-XE answers it and still refuses the lab's RSA key when ssh-rsa is not allowed (issue 17).
+// Other kinds (linux, frr) are ready at the banner, as before, with no ssh run.
+type loginProber struct {
+	lab      *lab.Lab
+	dirs     labpath.Dirs
+	bannerOK map[string]bool      // the sshd banner answered through the NAT
+	next     map[string]time.Time // no new attempt before this
+	refused  map[string]int       // key refusals in a row
+	last     map[string]string    // the last attempt's failure, for the timeout message
+	ssh      string               // the ssh client; "" is ssh from PATH (tests put a fake here)
+}
+
+// loginRetry is the pause between key-login attempts; loginRefusals refusals of the key in a row end the
+// wait at once (a refused key does not heal by waiting).
+const (
+	loginRetry    = 5 * time.Second
+	loginRefusals = 3
+)
+
+func newLoginProber(l *lab.Lab, dirs labpath.Dirs) *loginProber {
+	return &loginProber{lab: l, dirs: dirs, bannerOK: map[string]bool{}, next: map[string]time.Time{},
+		refused: map[string]int{}, last: map[string]string{}}
+}
+
+// try reports whether the VM is ready once its banner answered: at once for kinds without a ReadinessLogin,
+// else when the key login ran the command. It fails, naming the VM and ssh's reason, when the key was
+// refused loginRefusals times in a row.
+func (p *loginProber) try(ctx context.Context, name string) (bool, error) {
+	i := slices.IndexFunc(p.lab.VMs, func(v lab.VM) bool { return v.Name == name })
+	if i < 0 || p.lab.VMs[i].Kind == nil || p.lab.VMs[i].Kind.ReadinessLogin == "" {
+		return true, nil
+	}
+	k := p.lab.VMs[i].Kind
+	if time.Now().Before(p.next[name]) {
+		return false, nil
+	}
+	p.next[name] = time.Now().Add(loginRetry)
+	t := configpush.Target{Lab: p.lab.Name, VM: name, Kind: k, SSHConfig: p.dirs.SSHConfig(), Timeout: 45 * time.Second, SSHProgram: p.ssh}
+	if exe, err := os.Executable(); err == nil { // the ssh_config runs cloonix-proxy from PATH
+		t.Env = []string{"PATH=" + filepath.Dir(exe) + string(os.PathListSeparator) + os.Getenv("PATH")}
+	}
+	_, err := configpush.Exec(ctx, t, k.ReadinessLogin)
+	if err == nil {
+		fmt.Printf("%s %-12s key login works (ssh %s %q)\n", stamp(), name, name, k.ReadinessLogin)
+		return true, nil
+	}
+	if ctx.Err() != nil {
+		return false, nil
+	}
+	reason := termsafe.Line(strings.Join(strings.Fields(err.Error()), " "), 300)
+	p.last[name] = reason
+	if !strings.Contains(err.Error(), "Permission denied") {
+		p.refused[name] = 0
+		return false, nil
+	}
+	if p.refused[name]++; p.refused[name] < loginRefusals {
+		return false, nil
+	}
+	hint := "check the key the router holds (cloonix-labd console " + name + ", show running-config | section pubkey-chain)"
+	if k.SSHRSA {
+		hint = "is ssh-rsa accepted? `ssh -G " + name + " | grep -i pubkeyaccepted` must list ssh-rsa (the lab's ssh_config: " +
+			p.dirs.SSHConfig() + "); " + hint
+	}
+	return false, fmt.Errorf("vm %s: sshd answers but refuses the lab's key (%s); %s", name, reason, hint)
 }
