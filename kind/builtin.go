@@ -115,6 +115,7 @@ var builtin = []*Kind{
 		StopTimeout:     2 * time.Minute,
 		NeedsKernel:     false,
 		DiskBus:         "ide",
+		TCGCPU:          "max",
 		Config:          iosxeConfig,
 	},
 }

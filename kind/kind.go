@@ -122,6 +122,11 @@ type Kind struct {
 	// entropy pool fills slowly, and sshd makes its host key at boot (a purged overlay gets a new one).
 	VirtioRNG bool
 
+	// TCGCPU is qemu's -cpu model under TCG; "" keeps qemu's default (qemu64, enough for the project's
+	// Linux guests). IOS-XE needs SSSE3 and SSE4.x, which qemu64 lacks, and every reference launcher boots it
+	// on the host CPU, so iosxe asks for "max" (all TCG can emulate). Under KVM every kind gets -cpu host.
+	TCGCPU string
+
 	// DiskBus is the bus of the VM's boot disk: "virtio" (the default when empty) or "ide" (IOS-XE, as
 	// vrnetlab attaches it).
 	DiskBus string

@@ -103,6 +103,7 @@ func (r *vmRun) buildSpec() vm.Spec {
 		Accel:        r.accel.Name,
 		MemoryMiB:    r.spec.MemoryMiB,
 		CPUs:         r.spec.CPUs,
+		TCGCPU:       k.TCGCPU,
 		Disk:         r.overlayPath(),
 		DiskBus:      k.DiskBus,
 		Kernel:       r.spec.Image.Kernel,

@@ -47,6 +47,9 @@ type Spec struct {
 	Accel     string // "kvm" or "tcg" (see ProbeAccel)
 	MemoryMiB int
 	CPUs      int
+	// TCGCPU is the -cpu model under TCG ("max" for IOS-XE, which needs SSSE3/SSE4.x); "" is qemu's
+	// default. Under KVM the CPU is always -cpu host.
+	TCGCPU string
 
 	Disk    string // the VM's own qcow2 overlay (see CreateOverlay)
 	DiskBus string // "virtio" (default) or "ide"
@@ -174,6 +177,9 @@ func cpuArgs(machine, accel string) []string {
 func (s Spec) Args() []string {
 	a := []string{"-name", "guest=" + esc(s.Name) + ",process=cloonix-" + esc(s.Name)}
 	a = append(a, cpuArgs(s.machine(), s.Accel)...)
+	if s.Accel == "tcg" && s.TCGCPU != "" {
+		a = append(a, "-cpu", s.TCGCPU)
+	}
 	a = append(a,
 		"-m", strconv.Itoa(s.MemoryMiB),
 		"-smp", strconv.Itoa(s.CPUs),
