@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/kind"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/termsafe"
@@ -35,6 +36,9 @@ type vmRun struct {
 	logOffset int64 // where this boot's console output starts in the console log
 	stopping  bool
 	adopted   bool // an earlier daemon started this qemu
+	// laterBoot: the overlay existed before this start, so the guest has booted from it before and may not
+	// print its first-boot readiness line again (kind.Kind.LaterBootReadinessLine).
+	laterBoot bool
 	bootedAt  time.Time
 	readyAt   time.Time
 }
@@ -82,6 +86,10 @@ func (r *vmRun) setState(s api.VMState) {
 
 // prepare makes the overlay and the day-0 medium.
 func (r *vmRun) prepare(ctx context.Context) error {
+	_, err := os.Stat(r.overlayPath())
+	r.mu.Lock()
+	r.laterBoot = err == nil
+	r.mu.Unlock()
 	if err := vm.CreateOverlay(ctx, r.spec.Image.Disk, r.overlayPath()); err != nil {
 		if errors.Is(err, vm.ErrOtherBase) {
 			return fmt.Errorf("vm %s: its disk was made from another image (rebuilt?); start the lab afresh with: cloonix-labd --lab %s down --purge", r.spec.Name, r.d.lab.Name)
@@ -218,7 +226,13 @@ func (r *vmRun) restartUnderTCG(ctx context.Context) {
 func (r *vmRun) monitor(ctx context.Context) {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	readiness := []byte(r.spec.Kind.ReadinessLine)
+	r.mu.Lock()
+	readiness := readinessLines(r.spec.Kind, r.laterBoot)
+	r.mu.Unlock()
+	keep := 0 // the longest line: what a read may have cut in two
+	for _, l := range readiness {
+		keep = max(keep, len(l))
+	}
 	var seen int64 = r.logOffset
 	var carry []byte
 	for {
@@ -257,18 +271,42 @@ func (r *vmRun) monitor(ctx context.Context) {
 			chunk, n := readFrom(r.consoleLogPath(), seen)
 			seen += n
 			buf := append(carry, chunk...)
-			if bytes.Contains(buf, readiness) {
+			if containsAny(buf, readiness) {
 				r.setState(api.StateRunning)
 				carry = nil
 				continue
 			}
-			if len(buf) > len(readiness) {
-				carry = append([]byte(nil), buf[len(buf)-len(readiness):]...)
+			if len(buf) > keep {
+				carry = append([]byte(nil), buf[len(buf)-keep:]...)
 			} else {
 				carry = buf
 			}
 		}
 	}
+}
+
+// readinessLines are the console lines that mark a VM of kind k ready: its ReadinessLine, and on a later
+// boot of its overlay also its LaterBootReadinessLine (IOS-XE's CVAC prints %CVAC-4-CONFIG_DONE only on the
+// boot that applies the CD-ROM; later boots show the login prompt, as vrnetlab waits for).
+func readinessLines(k *kind.Kind, laterBoot bool) [][]byte {
+	var lines [][]byte
+	if k.ReadinessLine != "" {
+		lines = append(lines, []byte(k.ReadinessLine))
+	}
+	if laterBoot && k.LaterBootReadinessLine != "" {
+		lines = append(lines, []byte(k.LaterBootReadinessLine))
+	}
+	return lines
+}
+
+// containsAny reports whether b holds one of lines.
+func containsAny(b []byte, lines [][]byte) bool {
+	for _, l := range lines {
+		if bytes.Contains(b, l) {
+			return true
+		}
+	}
+	return false
 }
 
 // poweredOff tells whether the guest shut itself down (a Linux kernel's last console line) rather than qemu
