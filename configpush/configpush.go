@@ -297,10 +297,26 @@ func (t Target) judge(step string, out []byte, err error) error {
 		}
 		return &RefusedError{VM: t.VM, Step: step, Answer: string(out), Reason: err.Error()}
 	}
-	for _, m := range t.Kind.Config.ErrorMarkers {
-		if bytes.Contains(out, []byte(m)) {
-			return &RefusedError{VM: t.VM, Step: step, Answer: string(out), Reason: fmt.Sprintf("it answered %q", m)}
+	if m, ok := containsFold(out, t.Kind.Config.ErrorMarkers); ok {
+		return &RefusedError{VM: t.VM, Step: step, Answer: string(out), Reason: fmt.Sprintf("it answered %q", m)}
+	}
+	ops := t.Kind.Config
+	if step == ops.ReplaceCommand && len(ops.ReplaceSuccessMarkers) > 0 {
+		if _, ok := containsFold(out, ops.ReplaceSuccessMarkers); !ok {
+			return &RefusedError{VM: t.VM, Step: step, Answer: string(out),
+				Reason: fmt.Sprintf("its answer lacks a success line (%s)", strings.Join(ops.ReplaceSuccessMarkers, " or "))}
 		}
 	}
 	return nil
+}
+
+// containsFold returns the first of markers that out holds, without regard to case.
+func containsFold(out []byte, markers []string) (string, bool) {
+	lower := bytes.ToLower(out)
+	for _, m := range markers {
+		if bytes.Contains(lower, bytes.ToLower([]byte(m))) {
+			return m, true
+		}
+	}
+	return "", false
 }

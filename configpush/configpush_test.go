@@ -78,18 +78,61 @@ func has(args []string, want string) bool {
 	return false
 }
 
+// TestPushIOSXEMerge: a merge is NAPALM's: scp -O to bootflash:, then `copy bootflash:FILE running-config`
+// over ssh, whose answer carries the parser's errors (issue 17 item 7).
 func TestPushIOSXEMerge(t *testing.T) {
-	f := newFake(t, "iosxe", "r1", `FAKE_SCP_OUT=`)
+	f := newFake(t, "iosxe", "r1", `FAKE_SCP_OUT=`, `FAKE_SSH_OUT=Destination filename [running-config]? \r\n93 bytes copied in 0.010 secs\r\n`)
 	if _, err := Push(context.Background(), f.t, f.file, false); err != nil {
 		t.Fatal(err)
 	}
 	c := f.calls(t)
-	if len(c) != 1 || c[0][0] != "scp" {
-		t.Fatalf("want one scp run (the copy to running-config merges), got %q", c)
+	if len(c) != 2 || c[0][0] != "scp" || c[1][0] != "ssh" {
+		t.Fatalf("want scp to bootflash: then ssh copy, got %q", c)
 	}
 	scp := c[0]
-	if !has(scp, "-O") || !has(scp, "r1:running-config") || !has(scp, f.file) || !has(scp, "-F") || !has(scp, f.t.SSHConfig) || !has(scp, "BatchMode=yes") {
+	if !has(scp, "-O") || !has(scp, "r1:bootflash:cloonix-push.cfg") || !has(scp, f.file) || !has(scp, "-F") || !has(scp, f.t.SSHConfig) || !has(scp, "BatchMode=yes") {
 		t.Errorf("scp argv %q", scp)
+	}
+	if got := c[1][len(c[1])-1]; got != "copy bootflash:cloonix-push.cfg running-config" {
+		t.Errorf("ssh argv %q", c[1])
+	}
+}
+
+// TestPushIOSXEMergeError: a refused line in a merge shows in copy's answer and fails the push, quoting it.
+func TestPushIOSXEMergeError(t *testing.T) {
+	out := `this is not an ios command\r\n        ^\r\n% Invalid input detected at '^' marker.\r\n\r\n93 bytes copied\r\n`
+	f := newFake(t, "iosxe", "r1", "FAKE_SSH_OUT="+out)
+	_, err := Push(context.Background(), f.t, f.file, false)
+	var re *RefusedError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "this is not an ios command") {
+		t.Fatalf("want a RefusedError quoting the bad line, got %v", err)
+	}
+}
+
+// TestIOSXEMarkers: NAPALM's markers (napalm/ios/ios.py) refuse a replace without regard to case, and a
+// replace whose answer has no success line is refused too (issue 17 item 5).
+func TestIOSXEMarkers(t *testing.T) {
+	for _, out := range []string{
+		`Failed to apply command interface Gi9\r\n`,
+		`%ERROR: bootflash:x is not a valid config file\r\n`,
+		`The rollback configlet from the last pass is listed below:\r\n********\r\nRollback aborted after 5 passes\r\n`,
+		`The original configuration has been successfully restored.\r\n`,
+		`ROLLBACK ABORTED after 5 passes\r\n`,
+		`Total number of passes: 1\r\n`, // no success line
+	} {
+		f := newFake(t, "iosxe", "r1", "FAKE_SSH_OUT="+out)
+		_, err := Push(context.Background(), f.t, f.file, true)
+		var re *RefusedError
+		if !errors.As(err, &re) {
+			t.Errorf("replace answered %q: want refused, got %v", out, err)
+		}
+	}
+	for _, out := range []string{`Total number of passes: 1\r\nRollback Done\r\n`,
+		`The rollback configlet from the last pass is listed below:\r\n********\r\n!List of Rollback Commands:\r\nend\r\n********\r\n`} {
+		f := newFake(t, "iosxe", "r1", "FAKE_SSH_OUT="+out)
+		if _, err := Push(context.Background(), f.t, f.file, true); err != nil {
+			t.Errorf("replace answered %q: %v", out, err)
+		}
 	}
 }
 

@@ -77,10 +77,10 @@ func TestRenderHasEveryLabLine(t *testing.T) {
 	order := []string{
 		"hostname r1", "ip domain name nemo.cloonix", "aaa new-model", "aaa authentication login default local",
 		"aaa authorization exec default local", "username admin privilege 15 secret 0 admin",
-		"crypto key generate rsa modulus 2048", "ip ssh version 2", "ip scp server enable",
+		"crypto key generate rsa modulus 2048", "ip ssh version 2", "ip scp server enable", "file prompt quiet",
 		"ip ssh pubkey-chain", " username admin", "  key-string", "   exit",
 		"interface GigabitEthernet1", " ip address dhcp", " no shutdown",
-		"line vty 0 4", " transport input ssh",
+		"line vty 0 4", " length 0", " transport input ssh",
 		"! ---- r1.cfg ----", "interface Loopback0", " ip address 1.1.1.1 255.255.255.255", "end",
 	}
 	last := -1

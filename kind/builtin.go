@@ -24,10 +24,15 @@ var frrConfig = ConfigOps{
 	SaveCommand: "vtysh -c 'show running-config'",
 }
 
-// iosxeConfig: scp to running-config merges; replace goes through nvram:replace-config and `configure
-// replace` (netlab's recipe). IOS-XE exits 0 whatever happens, so refusals are found in the answer.
+// iosxeConfig: a merge copies the file to bootflash: and then runs `copy bootflash:FILE running-config`
+// over ssh, NAPALM's way, because scp straight to running-config prints nothing when a line is refused,
+// while copy's answer carries the parser's errors (day-0 sets `file prompt quiet`, so copy asks nothing).
+// Replace goes through nvram:replace-config and `configure replace … force` (netlab's recipe). IOS-XE
+// exits 0 whatever happens, so refusals are found in the answer: the markers are ours plus NAPALM's IOS
+// driver's (napalm/ios/ios.py commit_config), and a replace must end in one of Cisco's success lines.
 var iosxeConfig = ConfigOps{
-	PushPath:       "running-config",
+	PushPath:       "bootflash:cloonix-push.cfg",
+	LoadCommand:    "copy bootflash:cloonix-push.cfg running-config",
 	ReplacePath:    "nvram:replace-config",
 	ReplaceCommand: "configure replace nvram:replace-config force",
 	SaveCommand:    "show running-config",
@@ -35,7 +40,11 @@ var iosxeConfig = ConfigOps{
 	ErrorMarkers: []string{
 		"% Invalid input", "% Incomplete command", "% Ambiguous command", "% Unknown command",
 		"%Error", "% Error", "Rollback aborted", "%Rollback", "% Failed", "failed to apply",
+		// NAPALM: "Failed to apply command" is covered by "failed to apply" (case does not matter).
+		"not a valid config file", "original configuration has been successfully restored",
 	},
+	// Cisco's configure replace ends in "Rollback Done"; some releases list the configlet instead.
+	ReplaceSuccessMarkers: []string{"Rollback Done", "The rollback configlet from the last pass is listed below"},
 }
 
 // projectGuest completes a kind that runs on one of the project's own Linux images (package images): they

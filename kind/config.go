@@ -7,7 +7,7 @@ type ConfigOps struct {
 	// User is the login user for push and save; "" means the kind's SSHUser (the ssh_config's User).
 	User string
 	// PushPath is where scp writes the file for a merge: "/tmp/cloonix-push.conf" on Linux kinds,
-	// "running-config" on IOS-XE (copying there merges it into the running configuration).
+	// "bootflash:cloonix-push.cfg" on IOS-XE (LoadCommand then copies it to running-config).
 	PushPath string
 	// LoadCommand runs over ssh after the copy to apply it (merge); "" when the copy itself applies it.
 	LoadCommand string
@@ -21,8 +21,12 @@ type ConfigOps struct {
 	// whose "Building configuration..." header is not configuration); "" keeps everything.
 	SaveSkipUntil string
 	// ErrorMarkers are texts in a command's answer that mean the guest refused it even though the ssh
-	// exit status was 0 (IOS-XE answers every exec command with status 0).
+	// exit status was 0 (IOS-XE answers every exec command with status 0). They match without regard to
+	// case.
 	ErrorMarkers []string
+	// ReplaceSuccessMarkers, when set, are texts of which the answer to ReplaceCommand must hold one (after
+	// no ErrorMarker matched): a replace that printed none of them did not finish. Case does not matter.
+	ReplaceSuccessMarkers []string
 }
 
 // Pushable reports whether the kind supports config push and save.

@@ -3,7 +3,7 @@ package kind
 import "testing"
 
 // TestConfigOps checks the data config push/save reads: every kind can be pushed and saved, IOS-XE merges by
-// copying to running-config (no load command) and replaces through nvram:replace-config with scp -O.
+// copying to bootflash: then to running-config (NAPALM's merge) and replaces through nvram:replace-config with scp -O.
 func TestConfigOps(t *testing.T) {
 	for _, name := range Names() {
 		k := mustLookup(t, name)
@@ -13,7 +13,7 @@ func TestConfigOps(t *testing.T) {
 	}
 	x := mustLookup(t, "iosxe")
 	c := x.Config
-	if c.PushPath != "running-config" || c.LoadCommand != "" || c.ReplacePath != "nvram:replace-config" ||
+	if c.PushPath != "bootflash:cloonix-push.cfg" || c.LoadCommand != "copy bootflash:cloonix-push.cfg running-config" || c.ReplacePath != "nvram:replace-config" ||
 		c.ReplaceCommand != "configure replace nvram:replace-config force" || c.SaveCommand != "show running-config" {
 		t.Errorf("iosxe config ops: %+v", c)
 	}
