@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -163,6 +164,11 @@ func Push(ctx context.Context, t Target, file string, replace bool) (string, err
 		return "", fmt.Errorf("config file %s is not a regular file", file)
 	}
 	ops := t.Kind.Config
+	if replace && len(ops.ReplaceRequires) > 0 {
+		if err := checkReplaceFile(t, file); err != nil {
+			return "", err
+		}
+	}
 	remote, command := ops.PushPath, ops.LoadCommand
 	if replace {
 		if ops.ReplacePath != "" {
@@ -200,6 +206,30 @@ func Exec(ctx context.Context, t Target, command string) (string, error) {
 	}
 	out, err := t.run(ctx, t.ssh(), t.SSHArgs(command))
 	return string(out), t.judge(command, out, err)
+}
+
+// checkReplaceFile refuses a --replace file that lacks one of the kind's ReplaceRequires lines: the replace
+// would delete them and lock the lab out of the VM.
+func checkReplaceFile(t Target, file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n") {
+		lines = append(lines, strings.TrimLeft(l, " \t"))
+	}
+	var missing []string
+	for _, want := range t.Kind.Config.ReplaceRequires {
+		if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, want) }) {
+			missing = append(missing, strings.TrimSpace(want))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("config push --replace %s %s: the file lacks the lab's management lines %q, which the replace would delete, locking the lab out; start from the running config: cloonix-labd config save %s FILE, edit FILE, push it with --replace",
+		t.VM, file, missing, t.VM)
 }
 
 // Save returns the VM's running configuration (show running-config or the kind's equivalent), with Unix

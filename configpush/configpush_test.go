@@ -24,6 +24,43 @@ scp) printf '%b' "$FAKE_SCP_OUT"; exit "${FAKE_SCP_CODE:-0}";;
 esac
 `
 
+// iosxeSaved is the part of `config save` that holds the lab's management lines (cvac's day-0, as IOS-XE
+// shows it back).
+const iosxeSaved = `!
+hostname r1
+aaa new-model
+aaa authentication login default local
+aaa authorization exec default local
+username admin privilege 15 secret 9 $9$abc
+ip ssh pubkey-chain
+  username admin
+   key-hash ssh-rsa 0123456789ABCDEF
+ip scp server enable
+interface GigabitEthernet1
+ ip address dhcp
+!
+end
+`
+
+// TestReplaceRefusesPartialFile: a --replace file without the lab's management lines would lock the lab
+// out; it is refused before anything is copied, naming what is missing and how to start (issue 17 item 6).
+func TestReplaceRefusesPartialFile(t *testing.T) {
+	f := newFake(t, "iosxe", "r1", `FAKE_SSH_OUT=Rollback Done\r\n`)
+	partial := strings.Replace(strings.Replace(iosxeSaved, "ip scp server enable\n", "", 1), " ip address dhcp\n", "", 1)
+	os.WriteFile(f.file, []byte(partial), 0o644)
+	_, err := Push(context.Background(), f.t, f.file, true)
+	if err == nil || !strings.Contains(err.Error(), `"ip scp server enable" "ip address dhcp"`) ||
+		!strings.Contains(err.Error(), "config save r1") || strings.Contains(err.Error(), "aaa new-model") {
+		t.Fatalf("want a refusal naming exactly the two missing lines and config save, got %v", err)
+	}
+	if c := f.calls(t); len(c) != 0 {
+		t.Errorf("a refused file was copied: %q", c)
+	}
+	if _, err := Push(context.Background(), f.t, f.file, false); err != nil {
+		t.Errorf("a merge of a partial file is fine (it deletes nothing): %v", err)
+	}
+}
+
 type fake struct {
 	dir, log string
 	t        Target
@@ -45,7 +82,11 @@ func newFake(t *testing.T, kindName, vm string, env ...string) *fake {
 	cfg := filepath.Join(dir, "ssh_config")
 	os.WriteFile(cfg, []byte("Host *\n"), 0o644)
 	file := filepath.Join(dir, "r1.cfg")
-	os.WriteFile(file, []byte("hostname r1\n"), 0o644)
+	text := "hostname r1\n"
+	if kindName == "iosxe" {
+		text = iosxeSaved // a replace file must keep the lab's management lines
+	}
+	os.WriteFile(file, []byte(text), 0o644)
 	f := &fake{dir: dir, log: filepath.Join(dir, "log"), file: file}
 	f.t = Target{Lab: "nemo", VM: vm, Kind: k, SSHConfig: cfg,
 		SSHProgram: filepath.Join(dir, "ssh"), SCPProgram: filepath.Join(dir, "scp"),

@@ -45,6 +45,11 @@ var iosxeConfig = ConfigOps{
 	},
 	// Cisco's configure replace ends in "Rollback Done"; some releases list the configlet instead.
 	ReplaceSuccessMarkers: []string{"Rollback Done", "The rollback configlet from the last pass is listed below"},
+	// What cvac's day-0 puts there for the lab to reach the router; `config save` gives a file with all of it.
+	ReplaceRequires: []string{
+		"aaa new-model", "aaa authentication login default local", "aaa authorization exec default local",
+		"username admin ", "ip ssh pubkey-chain", "ip scp server enable", "interface GigabitEthernet1", "ip address dhcp",
+	},
 }
 
 // projectGuest completes a kind that runs on one of the project's own Linux images (package images): they

@@ -27,6 +27,10 @@ type ConfigOps struct {
 	// ReplaceSuccessMarkers, when set, are texts of which the answer to ReplaceCommand must hold one (after
 	// no ErrorMarker matched): a replace that printed none of them did not finish. Case does not matter.
 	ReplaceSuccessMarkers []string
+	// ReplaceRequires are the lines (by prefix, leading blanks ignored) a --replace file must hold: the lab's
+	// own management lines, which a replace without them would delete, locking the lab out (IOS-XE: AAA,
+	// the user, the key, SCP, DHCP on Gi1). config push refuses such a file, naming what is missing.
+	ReplaceRequires []string
 }
 
 // Pushable reports whether the kind supports config push and save.
