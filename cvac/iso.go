@@ -2,7 +2,7 @@ package cvac
 
 // Why a hand-written ISO9660 writer: IOS-XE's CVAC reads iosxe_config.txt from a CD-ROM, and the one recipe
 // known to work (vrnetlab) is `genisoimage -l`, which stores IOSXE_CONFIG.TXT;1 in the primary directory.
-// Checked with isoinfo (REFERENCE.md): go-diskfs v1.9.4 truncates primary names to 8.3 (IOSXE_CO.TXT;1)
+// Checked with isoinfo (TestISOInfoCrossCheck reads our ISO back with it): go-diskfs v1.9.4 truncates primary names to 8.3 (IOSXE_CO.TXT;1)
 // and keeps the long name only in Rock Ridge/Joliet, and kdomanski/iso9660 writes a lower-case name.
 // Nothing says IOS-XE reads either extension. Shelling out to genisoimage would add a runtime dependency
 // for one file. A volume with a handful of files in its root directory is about 200 lines of ECMA-119, so

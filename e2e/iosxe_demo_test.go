@@ -129,7 +129,7 @@ name = "r1"
 kind = "iosxe"
 variant = "csr1000v"
 image = "`+img+`"
-memory = 2560
+memory = 4096
 day0 = "`+day0+`"
 nics = { Gi2 = "lan12" }
 `)
@@ -182,7 +182,7 @@ nics = { Gi2 = "lan12" }
 	}
 	cmdline, _ := os.ReadFile(filepath.Join("/proc", pids[0], "cmdline"))
 	args := strings.ReplaceAll(string(cmdline), "\x00", " ")
-	for _, want := range []string{"day0.iso,if=ide,media=cdrom,readonly=on,format=raw", "-m 2560", "virtio-net-pci,netdev=Gi1,", "virtio-net-pci,netdev=Gi2,", "-serial chardev:serial0"} {
+	for _, want := range []string{"day0.iso,if=ide,media=cdrom,readonly=on,format=raw", "-m 4096", "virtio-net-pci,netdev=Gi1,", "virtio-net-pci,netdev=Gi2,", "-serial chardev:serial0"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("qemu argv lacks %q:\n%s", want, args)
 		}

@@ -16,7 +16,7 @@ import (
 // `ssh r1 'show version'`, pushes a configuration (merge, then replace), saves it back and checks both.
 // No IOS-XE image can be shipped, so without the variable the test is skipped, never passed.
 //
-//	CLOONIX_IOSXE_IMAGE=/path/c8000v-universalk9_serial.17.09.04a.qcow2 \
+//	CLOONIX_IOSXE_IMAGE=/path/c8000v-universalk9_8G_serial.17.13.01a.qcow2 \
 //	CLOONIX_IOSXE_VARIANT=c8000v CLOONIX_IOSXE_BOOT_TIMEOUT=40m \
 //	go test -run TestIOSXE -timeout 90m -v ./e2e
 func TestIOSXEImage(t *testing.T) {

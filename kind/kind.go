@@ -61,7 +61,10 @@ type Kind struct {
 	MaxMemoryMiB     int // 0 means no limit of the kind's own
 	DefaultCPUs      int
 	MaxCPUs          int
-	MaxNICs          int // NIC indices are 0..MaxNICs-1
+	// CPUCounts, when set, are the only vCPU counts the guest supports (IOS-XE: 1, 2 or 4, the counts of
+	// Cisco's c8000v/CSR 1000v footprints); nil allows 1..MaxCPUs.
+	CPUCounts []int
+	MaxNICs   int // NIC indices are 0..MaxNICs-1
 
 	Machine  string // qemu -machine: "pc" (the cloud kernel has no AHCI; IDE via ata_piix works)
 	NICModel string // qemu -device model for every NIC: "virtio-net-pci"

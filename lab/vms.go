@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -217,6 +218,10 @@ func (p *parser) vmSizes(t map[string]any, base []string, k *kind.Kind, vm *VM) 
 		if n < 1 || n > int64(k.MaxCPUs) {
 			p.valProblem(child(base, "cpus"), fmt.Sprintf("cpus %d is out of range for kind %s", n, k.Name),
 				fmt.Sprintf("use 1..%d", k.MaxCPUs))
+			good = false
+		} else if len(k.CPUCounts) > 0 && !slices.Contains(k.CPUCounts, int(n)) {
+			p.valProblem(child(base, "cpus"), fmt.Sprintf("cpus %d is not supported by kind %s", n, k.Name),
+				"use one of "+strings.Trim(strings.Join(strings.Fields(fmt.Sprint(k.CPUCounts)), ", "), "[]"))
 			good = false
 		} else {
 			vm.CPUs = int(n)
