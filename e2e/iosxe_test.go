@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,8 +14,11 @@ import (
 )
 
 // TestIOSXEImage boots a real Cisco IOS-XE router (Catalyst 8000v or CSR 1000v) from the qcow2 named by
-// CLOONIX_IOSXE_IMAGE: it waits for readiness (%CVAC-4-CONFIG_DONE, then sshd through the NAT), runs
-// `ssh r1 'show version'`, pushes a configuration (merge, then replace), saves it back and checks both.
+// CLOONIX_IOSXE_IMAGE: it waits for readiness (%CVAC-4-CONFIG_DONE, sshd through the NAT, then a key
+// login), runs `ssh r1 'show version'`, pushes a configuration (merge, then replace), saves it back and
+// checks both. It also checks each item of issue 17 (docs/iosxe.md): ssh-rsa and IdentitiesOnly in the
+// ssh_config (1, 2), -cpu max under TCG (3), a second up after down without --purge (4), refused replaces
+// (5), a partial --replace file refused (6), a merge's bad line reported (7), no paging and 1/2/4 vCPUs (8).
 // No IOS-XE image can be shipped, so without the variable the test is skipped, never passed.
 //
 //	CLOONIX_IOSXE_IMAGE=/path/c8000v-universalk9_8G_serial.17.13.01a.qcow2 \
@@ -66,7 +71,28 @@ boot_timeout = %q
 	if r.code != 0 {
 		t.Fatalf("up: %s\nconsole tail:\n%s", r, tailFile(filepath.Join(stateDir(name), "vms", "r1", "console.log"), 40))
 	}
-	t.Logf("MEASURE iosxe %s up (CVAC done + ssh banner) = %s", variant, time.Since(start).Round(time.Second))
+	t.Logf("MEASURE iosxe %s up (CVAC done + ssh banner + key login) = %s", variant, time.Since(start).Round(time.Second))
+	if !strings.Contains(r.stdout, "key login works") { // item 1: readiness proved a key login
+		t.Errorf("up did not prove a key login:\n%s", r.stdout)
+	}
+	cfgPath, _ := sshConfigOf(t, name)
+	if out, err := exec.Command("ssh", "-G", "-F", cfgPath, "r1").Output(); err != nil {
+		t.Errorf("ssh -G r1: %v", err)
+	} else if g := string(out); !strings.Contains(g, "pubkeyacceptedalgorithms ") || !strings.Contains(g, "ssh-rsa") ||
+		!strings.Contains(g, "identitiesonly yes") { // items 1, 2
+		t.Errorf("ssh -G r1 lacks ssh-rsa or identitiesonly yes:\n%s", g)
+	}
+	if rec, err := os.ReadFile(filepath.Join(stateDir(name), "vms", "r1", "qemu.json")); err == nil { // item 3
+		var q struct {
+			PID int `json:"pid"`
+		}
+		json.Unmarshal(rec, &q)
+		argv, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", q.PID))
+		args := strings.ReplaceAll(string(argv), "\x00", " ")
+		if strings.Contains(args, "-accel tcg") && !strings.Contains(args, "-cpu max") {
+			t.Errorf("IOS-XE under TCG without -cpu max: %s", args)
+		}
+	}
 
 	// The day-0 CD-ROM labd wrote, read back as the router reads it.
 	f, err := os.Open(filepath.Join(stateDir(name), "vms", "r1", "day0.iso"))
@@ -90,6 +116,23 @@ boot_timeout = %q
 	ver := mustSSH(t, cfg, "r1", "show version")
 	if !strings.Contains(ver, "Cisco IOS XE Software") && !strings.Contains(ver, "IOS-XE") {
 		t.Errorf("show version does not look like IOS-XE:\n%s", ver)
+	}
+	if strings.Contains(mustSSH(t, cfg, "r1", "show running-config"), "--More--") { // item 8: length 0
+		t.Error("long output is paged (--More--): length 0 missing under the vty lines")
+	}
+
+	// Item 7: a merge's refused line is reported, with the router's words.
+	badMerge := filepath.Join(dir, "bad-merge.cfg")
+	os.WriteFile(badMerge, []byte("interface Loopback5\n ip address 5.5.5.5 255.255.255.255\nthis is not an ios command\nend\n"), 0o644)
+	if r := labd(t, "--lab", name, "config", "push", "r1", badMerge); r.code == 0 || !strings.Contains(r.stderr, "r1 refused") {
+		t.Errorf("a merge with an invalid line was not reported as refused: %s", r)
+	}
+	// Item 6: a partial --replace file is refused before anything is copied.
+	partial := filepath.Join(dir, "partial.cfg")
+	os.WriteFile(partial, []byte("interface Loopback6\n ip address 6.6.6.6 255.255.255.255\nend\n"), 0o644)
+	if r := labd(t, "--lab", name, "config", "push", "--replace", "r1", partial); r.code == 0 ||
+		!strings.Contains(r.stderr, "ip scp server enable") || !strings.Contains(r.stderr, "config save r1") {
+		t.Errorf("a partial --replace file was not refused naming the missing lines: %s", r)
 	}
 
 	// Merge: a loopback, then save and find it, with the day-0 one.
@@ -149,6 +192,20 @@ boot_timeout = %q
 	t.Logf("replace with an invalid line: %s", r)
 	if r.code == 0 || !strings.Contains(r.stderr, "r1 refused") {
 		t.Errorf("replace with an invalid line was not reported as refused: %s", r)
+	}
+
+	// Item 4: down without --purge, then up again: CVAC may stay silent on this second boot of the overlay,
+	// and up must still come back (login prompt, then the key login).
+	if r := runCmd(t, 5*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "--lab", name, "down"); r.code != 0 {
+		t.Fatalf("down: %s", r)
+	}
+	start = time.Now()
+	if r := runCmd(t, bootTimeout+5*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "up", file); r.code != 0 {
+		t.Fatalf("second up of the same overlay: %s\nconsole tail:\n%s", r, tailFile(filepath.Join(stateDir(name), "vms", "r1", "console.log"), 40))
+	}
+	t.Logf("MEASURE iosxe %s second up (existing overlay) = %s", variant, time.Since(start).Round(time.Second))
+	if !strings.Contains(mustSSH(t, cfg, "r1", "show version"), "IOS") {
+		t.Error("after the second up, ssh r1 'show version' does not answer as IOS-XE")
 	}
 }
 
