@@ -1,7 +1,7 @@
 // Package relay copies a byte stream between two connections, both ways, through one pool of large buffers,
 // and passes a half-close on: when one side's reader ends, the other side's writer is closed (a FIN) while the
 // other direction keeps running. The NAT's egress flows, the control API's tunnels and cloonix-proxy use it.
-// It imports only io, net and sync, so cloonix-proxy keeps its small import set.
+// It imports only io and sync, so cloonix-proxy keeps its small import set.
 package relay
 
 import (
