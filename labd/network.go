@@ -117,10 +117,11 @@ func (n *network) connectVM(r *vmRun) {
 		}
 		name := r.spec.Name + "/" + nic.Name
 		sock := r.nicSocketPath(nic)
+		port := lan.AttachQemuPort(sw, name) // attached now, so its link can be set before it connects
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			_ = lan.RunQemuPort(n.ctx, sw, name, sock, n.d.log.With("port", name))
+			_ = port.Run(n.ctx, sock, n.d.log.With("port", name))
 		}()
 	}
 }

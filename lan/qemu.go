@@ -99,12 +99,31 @@ func (w *streamWriter) flush(c *net.UnixConn) error {
 // RunQemuPort dials again with backoff, keeping the same port, so its counters survive restarts.
 // It returns ctx.Err() once ctx is done, after detaching the port. log may be nil.
 func RunQemuPort(ctx context.Context, sw *Switch, name, socketPath string, log *slog.Logger) error {
+	return AttachQemuPort(sw, name).Run(ctx, socketPath, log)
+}
+
+// QemuPort is a switch port for a qemu stream socket, attached (so it can be found by name and its link
+// set) before Run connects it.
+type QemuPort struct {
+	*Port
+	sw *Switch
+	w  *streamWriter
+}
+
+// AttachQemuPort attaches a port named name to sw, without carrier until Run connects it.
+func AttachQemuPort(sw *Switch, name string) *QemuPort {
+	w := newStreamWriter()
+	return &QemuPort{Port: sw.attach(name, w, false), sw: sw, w: w}
+}
+
+// Run is RunQemuPort for an attached port: it connects to socketPath, reconnects when qemu restarts, and
+// detaches the port once ctx is done.
+func (q *QemuPort) Run(ctx context.Context, socketPath string, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("lan", sw.name, "port", name, "socket", socketPath)
-	w := newStreamWriter()
-	p := sw.attach(name, w, false)
+	sw, p, w := q.sw, q.Port, q.w
+	log = log.With("lan", sw.name, "port", p.name, "socket", socketPath)
 	defer p.Detach()
 	dec := NewDecoder(nil, streamReadBuffer)
 	var d net.Dialer
