@@ -23,6 +23,13 @@ name = "vm2"
 nics = { eth0 = "lan1" }
 `
 
+// faultLabFile writes the two-VM fault lab under name; the lab is taken down and purged when the test ends.
+func faultLabFile(t *testing.T, name string) string {
+	t.Helper()
+	t.Cleanup(func() { labd(t, "--lab", name, "down", "--purge") })
+	return writeLab(t, strings.ReplaceAll(faultLab, "%s", name))
+}
+
 // killDaemon SIGKILLs the lab's daemon and waits until it is gone; its qemus keep running.
 func killDaemon(t *testing.T, s status) {
 	t.Helper()
@@ -49,8 +56,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // says, up adopts vm1 again and starts vm2.
 func TestFailedStartKeepsAdoptedVMs(t *testing.T) {
 	const name = "e2efault1"
-	file := writeLab(t, strings.ReplaceAll(faultLab, "%s", name))
-	t.Cleanup(func() { labd(t, "--lab", name, "down", "--purge") })
+	file := faultLabFile(t, name)
 	mustLabd(t, "up", file)
 	s := getStatus(t, name)
 	_, pid1 := s.vm("vm1")
@@ -85,8 +91,7 @@ func TestFailedStartKeepsAdoptedVMs(t *testing.T) {
 // writing qemu.json) is refused, not started a second time next to the first.
 func TestUnrecordedQemuIsNotDoubled(t *testing.T) {
 	const name = "e2efault2"
-	file := writeLab(t, strings.ReplaceAll(faultLab, "%s", name))
-	t.Cleanup(func() { labd(t, "--lab", name, "down", "--purge") })
+	file := faultLabFile(t, name)
 	mustLabd(t, "up", file)
 	s := getStatus(t, name)
 	_, pid1 := s.vm("vm1")
@@ -116,8 +121,7 @@ func TestUnrecordedQemuIsNotDoubled(t *testing.T) {
 // API probe that the daemon is dead.
 func TestDownDuringSlowStart(t *testing.T) {
 	const name = "e2efault3"
-	file := writeLab(t, strings.ReplaceAll(faultLab, "%s", name))
-	t.Cleanup(func() { labd(t, "--lab", name, "down", "--purge") })
+	file := faultLabFile(t, name)
 	extra, _ := fakeKVMPath(t, "hang") // a fresh qemu path: the probe runs, and hangs for its 6 s
 	up := startLabd(t, extra, "up", file)
 	up.waitOutput(t, 10*time.Second, "starting daemon")
@@ -140,8 +144,7 @@ func TestDownDuringSlowStart(t *testing.T) {
 // so status, a second up ("already up") and down keep working.
 func TestRuntimeDirDeleted(t *testing.T) {
 	const name = "e2efault4"
-	file := writeLab(t, strings.ReplaceAll(faultLab, "%s", name))
-	t.Cleanup(func() { labd(t, "--lab", name, "down", "--purge") })
+	file := faultLabFile(t, name)
 	mustLabd(t, "up", file)
 	if err := os.RemoveAll(filepath.Join(env.root, "run", "cloonix", name)); err != nil {
 		t.Fatal(err)
@@ -160,8 +163,7 @@ func TestRuntimeDirDeleted(t *testing.T) {
 // next up, not left running unseen.
 func TestRemovedVMIsStopped(t *testing.T) {
 	const name = "e2efault5"
-	file := writeLab(t, strings.ReplaceAll(faultLab, "%s", name))
-	t.Cleanup(func() { labd(t, "--lab", name, "down", "--purge") })
+	file := faultLabFile(t, name)
 	mustLabd(t, "up", file)
 	s := getStatus(t, name)
 	_, pid2 := s.vm("vm2")
@@ -187,8 +189,7 @@ func TestRemovedVMIsStopped(t *testing.T) {
 // daemon is killed and the VMs adopted (qemu keeps its own side down); up again clears the record.
 func TestLinkStateSurvivesRestart(t *testing.T) {
 	const name = "e2efault6"
-	file := writeLab(t, strings.ReplaceAll(faultLab, "%s", name))
-	t.Cleanup(func() { labd(t, "--lab", name, "down", "--purge") })
+	file := faultLabFile(t, name)
 	mustLabd(t, "up", file)
 	mustLabd(t, "link", "--lab", name, "vm1", "eth0", "down")
 	links := filepath.Join(stateDir(name), "links.json")

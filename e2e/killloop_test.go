@@ -57,8 +57,7 @@ func checkInvariants(t *testing.T, name, when string) {
 // up (adopted or started) and a down leaves no qemu.
 func TestKillLoop(t *testing.T) {
 	const name = "e2ekill"
-	file := writeLab(t, strings.ReplaceAll(faultLab, "%s", name))
-	t.Cleanup(func() { labd(t, "--lab", name, "down", "--purge") })
+	file := faultLabFile(t, name)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 18))
 	kills := 0
 	killDuring := func(what string, args []string, maxDelay time.Duration) {

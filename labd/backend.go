@@ -16,11 +16,12 @@ var _ api.Backend = (*Daemon)(nil)
 
 // Lab implements api.Backend.
 func (d *Daemon) Lab(ctx context.Context) (api.LabInfo, error) {
+	accel := d.currentAccel()
 	return api.LabInfo{
 		Name:        d.lab.Name,
 		File:        d.lab.File,
-		Accel:       d.currentAccel().Name,
-		AccelReason: d.currentAccel().Reason,
+		Accel:       accel.Name,
+		AccelReason: accel.Reason,
 		PID:         os.Getpid(),
 		StartedAt:   d.started,
 		RuntimeDir:  d.dirs.Runtime,

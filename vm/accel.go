@@ -87,8 +87,7 @@ func (p AccelProbe) withDefaults() AccelProbe {
 // Probe returns the cached answer for this configuration, or boots the probe. It never fails: any problem
 // with KVM yields TCG with the reason.
 func (p AccelProbe) Probe(ctx context.Context) Accel {
-	switch v := os.Getenv("CLOONIX_ACCEL"); v {
-	case "kvm", "tcg":
+	if v := forced(); v != "" {
 		return Accel{Name: v, Reason: "set by CLOONIX_ACCEL=" + v}
 	}
 	p = p.withDefaults()
@@ -106,11 +105,20 @@ func (p AccelProbe) Probe(ctx context.Context) Accel {
 	return a
 }
 
+// forced returns the accelerator CLOONIX_ACCEL names ("kvm" or "tcg"), or "".
+func forced() string {
+	switch v := os.Getenv("CLOONIX_ACCEL"); v {
+	case "kvm", "tcg":
+		return v
+	}
+	return ""
+}
+
 // Record stores a verdict for this configuration, replacing the probe's: a VM that hung under KVM although
 // the probe passed makes every later start of this boot use TCG. Without a CacheFile it does nothing.
 func (p AccelProbe) Record(a Accel) error {
-	if p.CacheFile == "" {
-		return nil // no cache: nothing to remember
+	if p.CacheFile == "" || forced() != "" {
+		return nil // no cache, or CLOONIX_ACCEL decides: nothing to remember
 	}
 	p = p.withDefaults()
 	key := p.cacheKey()
@@ -130,18 +138,12 @@ func (p AccelProbe) probe(ctx context.Context) Accel {
 		return TCG(fmt.Sprintf("KVM unusable: cannot open /dev/kvm (%v); using TCG (software emulation)", errors.Unwrap(err)))
 	}
 	f.Close()
-	if p.Kernel == "" || p.Initrd == "" {
-		return TCG("KVM not probed: no guest kernel to boot; using TCG")
-	}
-	for _, file := range []string{p.Kernel, p.Initrd} {
-		if _, err := os.Stat(file); err != nil {
-			return TCG(fmt.Sprintf("KVM not probed: %v; using TCG", err))
-		}
-	}
 	took, err := p.Boot(ctx, "kvm")
 	switch {
 	case err == nil:
 		return Accel{Name: "kvm", Reason: fmt.Sprintf("KVM works: the guest kernel booted to user space under -accel kvm -cpu host in %.1fs", took.Seconds())}
+	case errors.Is(err, errNoKernel):
+		return TCG(fmt.Sprintf("KVM not probed: %v; using TCG", err))
 	case ctx.Err() != nil:
 		return TCG("KVM not probed: interrupted; using TCG")
 	default:
@@ -149,13 +151,21 @@ func (p AccelProbe) probe(ctx context.Context) Accel {
 	}
 }
 
+// errNoKernel is why a probe could not boot at all: no guest kernel or initramfs to boot.
+var errNoKernel = errors.New("no guest kernel")
+
 // Boot boots the probe once under accel ("kvm" or "tcg") with the VMs' machine and CPU arguments, and
 // returns how long the kernel took to reach user space, or an error saying what happened instead (silence,
 // the last console line, qemu's exit and first error line). It does not use the cache.
 func (p AccelProbe) Boot(ctx context.Context, accel string) (time.Duration, error) {
 	p = p.withDefaults()
 	if p.Kernel == "" || p.Initrd == "" {
-		return 0, errors.New("no guest kernel to boot")
+		return 0, fmt.Errorf("%w to boot", errNoKernel)
+	}
+	for _, file := range []string{p.Kernel, p.Initrd} {
+		if _, err := os.Stat(file); err != nil {
+			return 0, fmt.Errorf("%w: %v", errNoKernel, err)
+		}
 	}
 	res := bootProbe(ctx, p.Qemu, p.args(accel), p.Timeout)
 	what := "under " + strings.Join(cpuArgs(p.Machine, accel)[2:], " ")

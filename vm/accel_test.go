@@ -150,6 +150,14 @@ func TestProbeCacheAndRecord(t *testing.T) {
 	if o := p.Probe(context.Background()); o.Name != "kvm" || !strings.Contains(o.Reason, "CLOONIX_ACCEL") {
 		t.Errorf("override = %+v", o)
 	}
+	// A verdict while CLOONIX_ACCEL decides is not remembered: the probe's answer stands.
+	if err := p.Record(TCG("forced run hung")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CLOONIX_ACCEL", "")
+	if c := p.Probe(context.Background()); c.Reason != "vm1 hung" {
+		t.Errorf("Record under CLOONIX_ACCEL replaced the cached answer: %+v", c)
+	}
 }
 
 func TestAccelCacheKeyedByBoot(t *testing.T) {

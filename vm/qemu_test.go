@@ -157,7 +157,7 @@ func TestAdoptAndStopAdopted(t *testing.T) {
 	}
 }
 
-func TestStopWithoutQMPKills(t *testing.T) {
+func TestStopWithoutQMPEndsQemu(t *testing.T) {
 	dir := shortTempDir(t)
 	s := testSpec(t, dir)
 	p := startTestVM(t, s)
