@@ -54,6 +54,13 @@ func (c *Client) Leases(ctx context.Context) ([]Lease, error) {
 	return v, err
 }
 
+// Keys returns the lab's SSH key pairs.
+func (c *Client) Keys(ctx context.Context) (LabKeys, error) {
+	var v LabKeys
+	err := c.do(ctx, http.MethodGet, "keys", &v)
+	return v, err
+}
+
 // Down asks the daemon to stop the lab. It returns once the daemon has
 // accepted; the socket goes away when the daemon has stopped.
 func (c *Client) Down(ctx context.Context) error {

@@ -184,6 +184,18 @@ var routes = map[string]route{
 		return map[string]string{"status": "stopping"}, nil
 	}},
 	"/" + Version + "/link": {http.MethodPost, http.StatusOK, serveLink},
+	"/" + Version + "/keys": {http.MethodGet, http.StatusOK, func(b Backend, r *http.Request) (any, error) {
+		kr, ok := b.(KeyReader)
+		if !ok {
+			return nil, Errorf(ErrBadRequest, "this daemon does not hand out its keys")
+		}
+		return kr.Keys(r.Context())
+	}},
+}
+
+// KeyReader is the optional backend interface behind GET /v1/keys: the lab's SSH key pairs.
+type KeyReader interface {
+	Keys(ctx context.Context) (LabKeys, error)
 }
 
 // LinkSetter is the optional backend interface behind POST /v1/link: it takes a VM's NIC link down or up.
@@ -218,7 +230,7 @@ func serveLink(b Backend, r *http.Request) (any, error) {
 	return req, nil
 }
 
-const endpoints = "GET /v1/lab, GET /v1/vms, GET /v1/leases, POST /v1/down, POST /v1/link, CONNECT vm:port"
+const endpoints = "GET /v1/lab, GET /v1/vms, GET /v1/leases, GET /v1/keys, POST /v1/down, POST /v1/link, CONNECT vm:port"
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)

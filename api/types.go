@@ -52,6 +52,10 @@ type VMStatus struct {
 	Console     string   `json:"console,omitempty"`
 	// ConsoleOffset is where the current boot's output starts in the VM's console log.
 	ConsoleOffset int64 `json:"console_offset"`
+	// Via is the NAT that reaches the VM's sshd (`cloonix-proxy LAB VIA VM`), "" when none does.
+	Via string `json:"via,omitempty"`
+	// SSHLegacy tells that the VM's ssh server needs SHA-1 key exchange and ssh-rsa (old IOS-XE).
+	SSHLegacy bool `json:"ssh_legacy,omitempty"`
 	// NATDrops counts the VM's new egress connections that a NAT dropped because the VM held its share of
 	// flows or pending dials.
 	NATDrops uint64 `json:"nat_drops,omitempty"`
@@ -65,4 +69,11 @@ type Lease struct {
 	Hostname string    `json:"hostname,omitempty"`
 	Expiry   time.Time `json:"expiry"`
 	NAT      string    `json:"nat"`
+}
+
+// LabKeys are the lab's SSH key pairs (GET /v1/keys): what a remote client copies (0600) to log in to the
+// VMs with the generated ssh_config and inventory. Only the daemon's own user can reach the API.
+type LabKeys struct {
+	Ed25519 string `json:"ed25519"` // private key, OpenSSH PEM
+	RSA     string `json:"rsa"`     // private key, OpenSSH PEM
 }

@@ -21,6 +21,13 @@ type Env struct {
 	ResolveImage func(name string) (ImageRef, error)
 	// HostMemoryMiB is the memory the lab's VMs may use in total.
 	HostMemoryMiB func() (int, error)
+	// ImagesOn is set when the lab runs on another machine (a remote server, "alice@labhost"): image files
+	// are there, so they are not opened here, and each must be an absolute path (a path relative to the lab
+	// file would name a file on this machine).
+	ImagesOn string
+	// CopyFrom is set on a server that runs a remote client's lab ("alice@labhost", as the client reaches
+	// it): a missing image file's fix says how to copy it there.
+	CopyFrom string
 }
 
 // DefaultEnv returns the Env for this machine: images come from resolve (wire it to the images cache),

@@ -34,6 +34,7 @@ func (p *parser) checkFile(what, name string, qcow2 bool) (abs, msg, fix string)
 		abs = filepath.Join(p.dir, name)
 	}
 	f, fi, err := openFile(abs)
+	p.lastFileErr = err
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return "", fmt.Sprintf("%s %s: no such file", what, name),

@@ -34,6 +34,7 @@ type VM struct {
 	CPUs        int
 	NICs        []NIC  // ordered by Index, contiguous from 0
 	Day0        string // absolute path of the day-0 file, or ""
+	Day0Given   string // the day-0 file as the lab file writes it (relative or absolute), or ""
 	SSHLegacy   bool   // allow SHA-1 key exchange and ssh-rsa when connecting
 	BootTimeout time.Duration
 }

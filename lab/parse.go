@@ -41,6 +41,8 @@ type parser struct {
 	pos       positions
 	problems  []Problem
 	images    map[string]imageResult
+	// lastFileErr is the error of checkFile's last open, nil when it opened.
+	lastFileErr error
 }
 
 func (p *parser) syntaxProblem(err error) Problem {

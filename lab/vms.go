@@ -1,7 +1,9 @@
 package lab
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -138,7 +140,7 @@ func (p *parser) vm(t map[string]any, base []string, l *Lab, seen map[string]pos
 			p.valProblem(child(base, "day0"), msg, fix)
 			good = false
 		} else {
-			vm.Day0 = abs
+			vm.Day0, vm.Day0Given = abs, s
 		}
 	}
 	vm.SSHLegacy = variant.SSHLegacy
@@ -264,8 +266,18 @@ func (p *parser) vmImage(t map[string]any, base []string, k *kind.Kind, vm *VM) 
 }
 
 func (p *parser) resolveImage(img string) imageResult {
+	if isImagePath(img) && p.env.ImagesOn != "" {
+		if !filepath.IsAbs(img) {
+			return imageResult{msg: fmt.Sprintf("image file %s is relative, but the lab runs on %s, where the image must already be", img, p.env.ImagesOn),
+				fix: fmt.Sprintf("write the absolute path it has there, after copying it, e.g.: scp %s %s: (then image = \"/home/USER/%s\")", img, p.env.ImagesOn, filepath.Base(img))}
+		}
+		return imageResult{ref: ImageRef{Name: strings.TrimSuffix(filepath.Base(img), filepath.Ext(img)), Disk: filepath.Clean(img)}}
+	}
 	if isImagePath(img) {
 		abs, msg, fix := p.checkFile("image file", img, true)
+		if msg != "" && p.env.CopyFrom != "" && errors.Is(p.lastFileErr, fs.ErrNotExist) {
+			fix = fmt.Sprintf("copy it to this server first, from your machine: scp %s %s:%s", filepath.Base(abs), p.env.CopyFrom, abs)
+		}
 		if msg != "" {
 			return imageResult{msg: msg, fix: fix}
 		}

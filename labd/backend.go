@@ -58,6 +58,10 @@ func (d *Daemon) VMs(ctx context.Context) ([]api.VMStatus, error) {
 			AccelReason:   r.accel.Reason,
 			Console:       r.serialPath(),
 			ConsoleOffset: r.logOffset,
+			SSHLegacy:     r.spec.SSHLegacy,
+		}
+		if n, ok := d.lab.ManagementNAT(name); ok {
+			st.Via = n.Name
 		}
 		if r.proc != nil {
 			st.PID = r.proc.Pid
@@ -75,6 +79,19 @@ func (d *Daemon) VMs(ctx context.Context) ([]api.VMStatus, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// Keys implements api.KeyReader: the lab's private keys, for a remote client's generated ssh_config.
+func (d *Daemon) Keys(ctx context.Context) (api.LabKeys, error) {
+	ed, err := os.ReadFile(d.keys.Ed25519Path)
+	if err != nil {
+		return api.LabKeys{}, fmt.Errorf("lab keys: %w", err)
+	}
+	rsa, err := os.ReadFile(d.keys.RSAPath)
+	if err != nil {
+		return api.LabKeys{}, fmt.Errorf("lab keys: %w", err)
+	}
+	return api.LabKeys{Ed25519: string(ed), RSA: string(rsa)}, nil
 }
 
 // Leases implements api.Backend.

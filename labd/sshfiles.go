@@ -23,12 +23,11 @@ func (d *Daemon) writeSSHSetup() error {
 func sshEntries(l *lab.Lab) []sshsetup.HostEntry {
 	var entries []sshsetup.HostEntry
 	for _, v := range l.VMs {
-		e := sshsetup.HostEntry{Name: v.Name, User: v.Kind.SSHUser, LegacyAlgorithms: v.SSHLegacy, SCPLegacy: v.Kind.SCPLegacy,
-			SSHRSA: v.Kind.SSHRSA, IdentitiesOnly: v.Kind.SSHIdentitiesOnly}
+		via := ""
 		if n, ok := l.ManagementNAT(v.Name); ok {
-			e.Via = n.Name
+			via = n.Name
 		}
-		entries = append(entries, e)
+		entries = append(entries, sshsetup.EntryFor(v.Name, v.Kind, via, v.SSHLegacy))
 	}
 	slices.SortFunc(entries, func(a, b sshsetup.HostEntry) int { return strings.Compare(a.Name, b.Name) })
 	return entries

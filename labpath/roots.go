@@ -11,6 +11,7 @@
 //
 //	runtime root  $XDG_RUNTIME_DIR/cloonix, else $TMPDIR/cloonix-EUID (os.TempDir)
 //	  accel.json                   the accelerator probe's cache (until reboot)
+//	  _ssh/m-<key>.mux <server>-<key>.sock <server>-<key>.lock   remote servers: ssh masters and forwards
 //	  <lab>/ctl.sock labd.pid labd.lock <vm>.qmp <vm>.serial <vm>-<nic>.sock
 //	state root    $XDG_STATE_HOME/cloonix, else $HOME/.local/state/cloonix
 //	  proxy.log                    cloonix-proxy's errors for names that are no lab
@@ -53,6 +54,42 @@ func RuntimeRoot() string {
 // AccelCache returns the accelerator probe's cache file, accel.json in the runtime root, shared by the user's
 // labs (its answers are keyed by boot id, so they hold until the host reboots).
 func AccelCache() string { return filepath.Join(RuntimeRoot(), "accel.json") }
+
+// remoteDir is the runtime root's directory for remote servers. Its name is no lab name (a lab name has no
+// '_'), so it never collides with a lab's directory.
+const remoteDir = "_ssh"
+
+// RemoteDir returns the private directory (in the runtime root) of the OpenSSH master connections and the
+// forwarded control sockets of remote servers, creating it 0700 (and the runtime root) when needed.
+func RemoteDir() (string, error) {
+	root := RuntimeRoot()
+	if err := os.MkdirAll(filepath.Dir(root), 0o700); err != nil {
+		return "", wrap("create "+filepath.Dir(root), err)
+	}
+	dir := filepath.Join(root, remoteDir)
+	for _, d := range []string{root, dir} {
+		if err := ensurePrivateDir(d); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+// RemoteControlPath is the ssh ControlPath of the master connection named key (a short hash of the
+// destination and the ssh options, made by package remote) in the remote directory dir.
+func RemoteControlPath(dir, key string) string { return filepath.Join(dir, "m-"+key+".mux") }
+
+// RemoteSocket is the local end of a forwarded UNIX socket: the remote server's control socket (what is
+// empty) or one of its VMs' consoles (what is a short hash of the remote path), for server name and key.
+func RemoteSocket(dir, server, key, what string) string {
+	if what != "" {
+		key += "-" + what
+	}
+	return filepath.Join(dir, server+"-"+key+".sock")
+}
+
+// RemoteLock is the lock file that serialises setting up the master and forwards of server name and key.
+func RemoteLock(dir, server, key string) string { return filepath.Join(dir, server+"-"+key+".lock") }
 
 // StateRoot returns the directory that holds every lab's state directory: $XDG_STATE_HOME/cloonix, else
 // $HOME/.local/state/cloonix. It fails, saying what to set, when neither variable is absolute.

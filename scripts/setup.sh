@@ -6,8 +6,8 @@ set -euo pipefail
 
 die() { echo "cloonix setup: $*" >&2; exit 1; }
 
-# Debian packages: qemu and its tools, the OpenSSH client, what the image builder and the tests use.
-CLOONIX_PACKAGES=(qemu-system-x86 qemu-utils openssh-client rsync busybox-static e2fsprogs cpio
+# Debian packages: qemu and its tools, the OpenSSH client (and server: the remote-server tests log in to one), what the image builder and the tests use.
+CLOONIX_PACKAGES=(qemu-system-x86 qemu-utils openssh-client openssh-server rsync busybox-static e2fsprogs cpio
 	binutils apt-utils iproute2 ansible python3-paramiko genisoimage ca-certificates)
 
 setup_packages() {

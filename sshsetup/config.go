@@ -8,6 +8,7 @@ import (
 	"text/template"
 
 	"github.com/cloonix-go/cloonix/atomicfile"
+	"github.com/cloonix-go/cloonix/kind"
 )
 
 // HostEntry is one VM in the generated ssh_config.
@@ -28,6 +29,14 @@ type HostEntry struct {
 	// IdentitiesOnly offers only the lab's keys, not the agent's, for servers that allow few
 	// authentication attempts (kind.Kind.SSHIdentitiesOnly: IOS allows 3).
 	IdentitiesOnly bool
+}
+
+// EntryFor is the entry of VM name of kind k, reached through NAT via ("" when no NAT reaches it), with
+// legacy set when the VM's ssh server needs SHA-1 key exchange and ssh-rsa: the one place the entry is
+// made from the kind's data, for the daemon's ssh_config and a remote client's.
+func EntryFor(name string, k *kind.Kind, via string, legacy bool) HostEntry {
+	return HostEntry{Name: name, User: k.SSHUser, Via: via, LegacyAlgorithms: legacy, SCPLegacy: k.SCPLegacy,
+		SSHRSA: k.SSHRSA, IdentitiesOnly: k.SSHIdentitiesOnly}
 }
 
 // RSAFirst reports whether the entry tries the lab's RSA key before its ed25519 key.

@@ -85,3 +85,30 @@ func agentKeys(sock string) ([]*agent.Key, error) {
 	}
 	return keys, nil
 }
+
+// ReadAuthorizedKeys reads a file of authorized_keys lines (a remote client's own public keys) and returns
+// each key as one line. Blank lines and comments are skipped; a line that is no public key is an error
+// naming the file and line, because these keys come from another machine.
+func ReadAuthorizedKeys(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sshsetup: read keys: %w", err)
+	}
+	var out []string
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+		if err != nil {
+			return nil, fmt.Errorf("sshsetup: %s:%d: not a public key: %w", path, i+1, err)
+		}
+		l := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
+		if comment != "" {
+			l += " " + comment
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}

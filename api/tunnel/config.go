@@ -8,17 +8,26 @@ import (
 	"strings"
 
 	"github.com/cloonix-go/cloonix/labpath"
+	"github.com/cloonix-go/cloonix/remote"
 )
 
 // Target is where a server name leads.
 type Target struct {
 	Name   string // the server name as given
 	Socket string // the daemon's control socket (local servers)
-	// SSH is "user@host" for a remote server (reserved for a later issue;
-	// Resolve refuses such entries for now).
-	SSH string
+	// Remote is the server for an entry with ssh = "user@host": the lab runs on another machine, reached
+	// through the user's OpenSSH (package remote). Socket is then unused.
+	Remote *remote.Server
 	// Config is the config file the entry came from, "" for the default.
 	Config string
+}
+
+// serverKeys are the keys a [server.NAME] table may hold, with what each means.
+var serverKeys = map[string]string{
+	"socket":     "a local daemon's control socket",
+	"ssh":        "the ssh destination of a remote server, user@host",
+	"lab":        "the lab's name on the remote server (default: the server's name)",
+	"ssh_config": "an ssh_config file for ssh -F (default: your ~/.ssh/config)",
 }
 
 // Resolve looks name up in the client config (labpath.ConfigFile). With no
@@ -44,12 +53,41 @@ func Resolve(name string) (Target, error) {
 		if s := e["socket"]; s != "" {
 			t.Socket = s
 		}
-		t.SSH = e["ssh"]
-		if t.SSH != "" {
-			return t, errors.New(path + ": server " + name + " is remote (ssh = " + strconv.Quote(t.SSH) + "); remote servers are not supported yet")
+		if dest := e["ssh"]; dest != "" {
+			r := &remote.Server{Name: name, Dest: dest, Lab: name, SSHConfig: e["ssh_config"], Config: path}
+			if l := e["lab"]; l != "" {
+				r.Lab = l
+			}
+			t.Remote = r
 		}
 	}
 	return t, nil
+}
+
+// checkServer checks one [server.NAME] table: known keys, a lab name, an ssh destination that cannot be
+// taken for an option, and socket and ssh not both.
+func checkServer(name string, e map[string]string) string {
+	for k := range e {
+		if _, ok := serverKeys[k]; !ok {
+			return "unknown key " + k + " in [server." + name + "]; the keys are lab, socket, ssh and ssh_config"
+		}
+	}
+	if e["ssh"] != "" && e["socket"] != "" {
+		return "[server." + name + "] has both ssh and socket; a server is local (socket) or remote (ssh), keep one"
+	}
+	if d := e["ssh"]; strings.HasPrefix(d, "-") || strings.ContainsAny(d, " \t\r\n'\"") {
+		return "[server." + name + "] ssh = " + strconv.Quote(d) + " is no ssh destination; write user@host"
+	}
+	if l, ok := e["lab"]; ok && labpath.NameProblem(l) != "" {
+		return "[server." + name + "] lab = " + strconv.Quote(l) + ": " + labpath.NameProblem(l)
+	}
+	if _, ok := e["lab"]; ok && e["ssh"] == "" {
+		return "[server." + name + "] has lab but no ssh; lab names the lab on a remote server"
+	}
+	if _, ok := e["ssh_config"]; ok && e["ssh"] == "" {
+		return "[server." + name + "] has ssh_config but no ssh; it is for remote servers"
+	}
+	return ""
 }
 
 // ReadConfig reads the [server.NAME] tables of a client config file. It
@@ -58,8 +96,12 @@ func Resolve(name string) (Target, error) {
 // gives an empty map.
 //
 //	[server.nemo]
-//	socket = "/run/user/1000/cloonix/nemo/ctl.sock"
-//	# ssh = "alice@labhost"   (remote servers: a later issue)
+//	ssh = "alice@labhost"          # a remote server, reached with the user's OpenSSH
+//	lab = "cisco"                  # the lab's name there (default: nemo)
+//	ssh_config = "/path/ssh_config" # ssh -F (default: ~/.ssh/config)
+//
+//	[server.local]
+//	socket = "/run/user/1000/cloonix/other/ctl.sock"
 func ReadConfig(path string) (map[string]map[string]string, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -127,6 +169,11 @@ func parseConfig(path string, sc *bufio.Scanner) (map[string]map[string]string, 
 	}
 	if err := sc.Err(); err != nil {
 		return nil, errors.New("read client config " + path + ": " + err.Error())
+	}
+	for name, e := range out {
+		if msg := checkServer(name, e); msg != "" {
+			return nil, errors.New(path + ": " + msg)
+		}
 	}
 	return out, nil
 }

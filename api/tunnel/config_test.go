@@ -16,16 +16,20 @@ socket = 12
 socket = "/run/a b/ctl.sock" # comment
 [server."far"]
 ssh = 'me@host'
+lab = "cisco"
+[server.esc]
 socket = "esc\"aped"
 `
 	got, err := parseConfig("c.toml", bufio.NewScanner(strings.NewReader(in)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got["nemo"]["socket"] != "/run/a b/ctl.sock" || got["far"]["ssh"] != "me@host" || got["far"]["socket"] != `esc"aped` {
+	if got["nemo"]["socket"] != "/run/a b/ctl.sock" || got["far"]["ssh"] != "me@host" || got["esc"]["socket"] != `esc"aped` || got["far"]["lab"] != "cisco" {
 		t.Fatalf("got %v", got)
 	}
-	for _, bad := range []string{"[server.x]\nsocket = 12\n", "[server.x]\nsocket\n", "[server.x\n", "[server.x]\nsocket = \"open\n", "[server.a/b]\n"} {
+	for _, bad := range []string{"[server.x]\nsocket = 12\n", "[server.x]\nsocket\n", "[server.x\n", "[server.x]\nsocket = \"open\n", "[server.a/b]\n",
+		"[server.x]\nsshh = \"a@b\"\n", "[server.x]\nssh = \"a@b\"\nsocket = \"/s\"\n", "[server.x]\nssh = \"-oProxyCommand=x\"\n",
+		"[server.x]\nssh = \"a@b\"\nlab = \"Bad_Name\"\n", "[server.x]\nlab = \"y\"\n"} {
 		if _, err := parseConfig("c.toml", bufio.NewScanner(strings.NewReader(bad))); err == nil || !strings.HasPrefix(err.Error(), "c.toml:") {
 			t.Errorf("%q: err = %v, want c.toml:LINE: ...", bad, err)
 		}
@@ -49,8 +53,8 @@ func TestResolve(t *testing.T) {
 	if got, err := Resolve("far"); err != nil || got.Socket != "/x/ctl.sock" || got.Config == "" {
 		t.Errorf("Resolve(far) = %+v, %v", got, err)
 	}
-	if _, err := Resolve("away"); err == nil || !strings.Contains(err.Error(), "not supported yet") {
-		t.Errorf("Resolve(away) = %v", err)
+	if got, err := Resolve("away"); err != nil || got.Remote == nil || got.Remote.Dest != "me@host" || got.Remote.Lab != "away" || got.Remote.Name != "away" {
+		t.Errorf("Resolve(away) = %+v, %v", got, err)
 	}
 	if _, err := Resolve("../x"); err == nil {
 		t.Error("Resolve(../x) succeeded")

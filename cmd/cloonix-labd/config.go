@@ -127,6 +127,11 @@ func labVMs(c *cli.Context) (target, []api.VMStatus, error) {
 	if err != nil {
 		return t, nil, fmt.Errorf("lab %s: %w", t.name, err)
 	}
+	if t.remote != nil { // the ssh_config that configpush uses is this machine's
+		if err := writeClientFiles(c.Context, t, client, false); err != nil {
+			return t, nil, err
+		}
+	}
 	return t, vms, nil
 }
 

@@ -1,14 +1,34 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/inventory"
-	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/kind"
 )
+
+// renderInventory is the lab's inventory from what its daemon says of the VMs, with the keys and known_hosts
+// in t's state directory (the lab's own; for a remote server, this machine's copies).
+func renderInventory(ctx context.Context, t target, client *api.Client) ([]byte, error) {
+	vms, err := client.VMs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lab %s: %w", t.name, err)
+	}
+	o := inventory.Options{Lab: t.name, Ed25519Key: t.dirs.Ed25519Key(), RSAKey: t.dirs.RSAKey(), KnownHosts: t.dirs.KnownHosts()}
+	for _, v := range vms {
+		k, err := kind.Lookup(v.Kind)
+		if err != nil {
+			return nil, fmt.Errorf("lab %s: VM %s: %w", t.name, v.Name, err)
+		}
+		o.Hosts = append(o.Hosts, inventory.Host{Name: v.Name, Kind: k, Via: v.Via, SSHLegacy: v.SSHLegacy})
+	}
+	return inventory.Render(o)
+}
 
 func inventoryCommand() *cli.Command {
 	return &cli.Command{
@@ -22,15 +42,12 @@ func inventoryCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			info, err := client.Lab(c.Context)
-			if err != nil {
-				return err
+			if t.remote != nil { // this machine's copies of the keys, and its own known_hosts
+				if err := writeClientFiles(c.Context, t, client, false); err != nil {
+					return err
+				}
 			}
-			l, err := lab.Load(info.File, labEnv())
-			if err != nil {
-				return fmt.Errorf("lab %s: read its lab file again: %w", t.name, err)
-			}
-			data, err := inventory.Render(inventory.FromLab(l, t.dirs.State))
+			data, err := renderInventory(c.Context, t, client)
 			if err != nil {
 				return err
 			}

@@ -46,8 +46,9 @@ func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{
 			Name:    "lab",
-			Aliases: []string{"l"},
-			Usage:   "the lab to act on (default: $" + labEnvVar + ", else the only lab that is up)",
+			Aliases: []string{"l", "server"},
+			Usage: "the lab to act on: a local lab, or a [server.NAME] of the client config (a remote server reached with ssh)" +
+				" (default: $" + labEnvVar + ", else the only local lab that is up)",
 		},
 	}
 }
@@ -75,6 +76,7 @@ func newApp() *cli.App {
 			demoCommand(),
 			inventoryCommand(),
 			configCommand(),
+			remoteServerCommand(),
 		},
 	}
 	addGlobalFlags(app.Commands)

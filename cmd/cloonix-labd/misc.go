@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -26,10 +27,36 @@ func labEnv() lab.Env {
 			if err != nil {
 				return lab.ImageRef{}, fmt.Errorf("%w: %v", lab.ErrImageNotBuilt, err)
 			}
-			return lab.ImageRef{Name: img.Name, Disk: img.Disk, Kernel: img.Kernel, Initrd: img.Initrd, Append: img.Append}, nil
+			return imageRef(img), nil
 		},
 		HostMemoryMiB: lab.HostMemoryMiB,
 	}
+}
+
+// buildingLabEnv is labEnv that builds a missing built-in image (its progress on stderr) instead of refusing
+// it: what `up` for a remote client does, whose user cannot run `image build` on the server by hand.
+func buildingLabEnv(ctx context.Context) lab.Env {
+	cache := &images.Cache{Dir: labpath.ImageCache(), Log: cliLogger()}
+	env := labEnv()
+	env.ResolveImage = func(name string) (lab.ImageRef, error) {
+		if img, err := cache.Lookup(name); err == nil {
+			return imageRef(img), nil
+		}
+		fmt.Fprintf(os.Stderr, "%s image %s is not built on this server: building it\n", stamp(), name)
+		start := time.Now()
+		img, err := cache.Build(ctx, name)
+		if err != nil {
+			return lab.ImageRef{}, err
+		}
+		fmt.Fprintf(os.Stderr, "%s image %s built in %.1fs\n", stamp(), name, time.Since(start).Seconds())
+		return imageRef(img), nil
+	}
+	return env
+}
+
+// imageRef is what a lab file needs of a built image.
+func imageRef(img images.Image) lab.ImageRef {
+	return lab.ImageRef{Name: img.Name, Disk: img.Disk, Kernel: img.Kernel, Initrd: img.Initrd, Append: img.Append}
 }
 
 func consoleCommand() *cli.Command {
@@ -57,7 +84,13 @@ func consoleCommand() *cli.Command {
 			var known []string
 			for _, v := range vms {
 				if v.Name == name {
-					return vm.AttachConsole(c.Context, v.Console, os.Stdin, os.Stdout)
+					sock := v.Console
+					if t.remote != nil { // the console is a socket on the server: forward it
+						if sock, err = t.remote.Forward(c.Context, v.Console); err != nil {
+							return err
+						}
+					}
+					return vm.AttachConsole(c.Context, sock, os.Stdin, os.Stdout)
 				}
 				known = append(known, v.Name)
 			}
@@ -75,6 +108,15 @@ func sshConfigCommand() *cli.Command {
 			t, err := resolveLab(c)
 			if err != nil {
 				return err
+			}
+			if t.remote != nil { // written here, from what the server's daemon says
+				client, err := t.requireUp(c.Context)
+				if err != nil {
+					return err
+				}
+				if err := writeClientFiles(c.Context, t, client, false); err != nil {
+					return err
+				}
 			}
 			path := t.dirs.SSHConfig()
 			if c.Bool("fdpass") {

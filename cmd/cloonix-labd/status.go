@@ -16,6 +16,7 @@ import (
 	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/labd"
 	"github.com/cloonix-go/cloonix/labpath"
+	"github.com/cloonix-go/cloonix/remote"
 )
 
 // target is the lab a command acts on.
@@ -23,6 +24,9 @@ type target struct {
 	name string
 	dirs labpath.Dirs
 	sock string
+	// remote is set when the name is a remote server of the client config: the lab runs there, sock is
+	// unused, and dirs hold this machine's files for it (package remote).
+	remote *remote.Server
 }
 
 // resolveLab finds the lab named by --lab (before or after the command's name) or $CLOONIX_LAB, or the only
@@ -43,15 +47,14 @@ func resolveLab(c *cli.Context) (target, error) {
 			return target{}, fmt.Errorf("several labs are up (%s); name one with --lab NAME", strings.Join(up, ", "))
 		}
 	}
-	dirs, err := labpath.For(name)
-	if err != nil {
-		return target{}, err
-	}
-	return target{name: name, dirs: dirs, sock: dirs.CtlSocket()}, nil
+	return resolveNamed(name)
 }
 
 // requireUp fails with a clear message when the lab's daemon does not answer.
 func (t target) requireUp(ctx context.Context) (*api.Client, error) {
+	if t.remote != nil {
+		return remoteClient(ctx, t.remote)
+	}
 	client := api.NewClient(t.sock)
 	if !client.IsUp(ctx) {
 		return nil, fmt.Errorf("lab %s is not up; start it with: cloonix-labd up LABFILE", t.name)
@@ -157,33 +160,41 @@ func downCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			wasUp, err := stopDaemon(c.Context, t)
-			if err != nil {
-				return err
+			if t.remote != nil {
+				return remoteDown(c, t)
 			}
-			// No daemon now. One that died leaves its VMs running: stop them, so nothing is left behind and a
-			// purge never deletes an overlay under a live qemu.
-			stopped, err := labd.StopOrphans(c.Context, t.dirs, 20*time.Second)
-			if err != nil {
-				return fmt.Errorf("lab %s: stopping the VMs its daemon left failed: %w", t.name, err)
-			}
-			if len(stopped) > 0 {
-				fmt.Printf("%s lab %s: stopped the VMs its daemon left running: %s\n", stamp(), t.name, strings.Join(stopped, ", "))
-			}
-			if c.Bool("purge") {
-				if err := purge(t); err != nil {
-					return err
-				}
-				fmt.Printf("%s lab %s: purged its state\n", stamp(), t.name)
-				return nil
-			}
-			if len(stopped) == 0 && !wasUp {
-				return fmt.Errorf("lab %s is not up; nothing to stop (--purge deletes its state)", t.name)
-			}
-			fmt.Printf("%s lab %s is down\n", stamp(), t.name)
-			return nil
+			return downLocal(c, t)
 		},
 	}
+}
+
+// downLocal stops a local lab's daemon and VMs (and with --purge deletes its state).
+func downLocal(c *cli.Context, t target) error {
+	wasUp, err := stopDaemon(c.Context, t)
+	if err != nil {
+		return err
+	}
+	// No daemon now. One that died leaves its VMs running: stop them, so nothing is left behind and a
+	// purge never deletes an overlay under a live qemu.
+	stopped, err := labd.StopOrphans(c.Context, t.dirs, 20*time.Second)
+	if err != nil {
+		return fmt.Errorf("lab %s: stopping the VMs its daemon left failed: %w", t.name, err)
+	}
+	if len(stopped) > 0 {
+		fmt.Printf("%s lab %s: stopped the VMs its daemon left running: %s\n", stamp(), t.name, strings.Join(stopped, ", "))
+	}
+	if c.Bool("purge") {
+		if err := purge(t); err != nil {
+			return err
+		}
+		fmt.Printf("%s lab %s: purged its state\n", stamp(), t.name)
+		return nil
+	}
+	if len(stopped) == 0 && !wasUp {
+		return fmt.Errorf("lab %s is not up; nothing to stop (--purge deletes its state)", t.name)
+	}
+	fmt.Printf("%s lab %s is down\n", stamp(), t.name)
+	return nil
 }
 
 // stopDaemon stops the lab's daemon if one runs, deciding that from the lab's lock, not from an answer on

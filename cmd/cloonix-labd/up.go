@@ -42,76 +42,120 @@ func upCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			l, err := lab.Load(abs, labEnv())
-			if err != nil {
-				return err
-			}
-			dirs, err := labpath.For(l.Name)
-			if err != nil {
-				return err
-			}
-			sock := dirs.CtlSocket()
-			if api.NewClient(sock).IsUp(c.Context) {
-				return fmt.Errorf("lab %s is already up; run: cloonix-labd down --lab %s", l.Name, l.Name)
-			}
-			if c.Bool("foreground") {
-				return serveLab(c.Context, l, dirs, func(err error) {
-					if err == nil {
-						fmt.Printf("lab %s is up; Ctrl-C takes it down\n", l.Name)
-					}
-				})
-			}
-			exe, err := os.Executable()
-			if err != nil {
-				return err
-			}
-			fmt.Printf("%s lab %s: starting daemon\n", stamp(), l.Name)
-			pid, err := labd.Spawn(c.Context, exe, []string{"serve", abs}, dirs)
-			if err != nil {
-				if c.Context.Err() != nil {
-					return fmt.Errorf("lab %s: interrupted while its daemon was starting; the daemon stopped what it had started (its log: %s)", l.Name, dirs.DaemonLog())
+			if name := labName(c); name != "" {
+				t, err := resolveNamed(name)
+				if err != nil {
+					return err
 				}
-				return fmt.Errorf("lab %s: %s", l.Name, labd.ExpandError(err.Error()))
-			}
-			fmt.Printf("%s lab %s: daemon pid %d, log %s\n", stamp(), l.Name, pid, dirs.DaemonLog())
-			client := api.NewClient(sock)
-			if info, err := client.Lab(c.Context); err == nil {
-				for _, v := range info.RemovedVMs {
-					fmt.Printf("%s %-12s no longer in the lab file: stopped the qemu an earlier daemon left running for it\n", stamp(), v)
+				if t.remote != nil {
+					return remoteUp(c, t, abs)
 				}
 			}
-			if c.Bool("no-wait") {
-				fmt.Printf("%s lab %s: every VM has started; not waiting for them to be ready. Follow with: cloonix-labd status --lab %s\n", stamp(), l.Name, l.Name)
-				return nil
-			}
-			timeout := c.Duration("timeout")
-			if timeout == 0 {
-				timeout = longestBootTimeout(l)
-			}
-			ctx, cancel := context.WithTimeout(c.Context, timeout)
-			defer cancel()
-			if err := waitUp(ctx, client, l, timeout); err != nil {
-				return failedUp(c.Context, client, l, dirs, c.Bool("keep"), err)
-			}
-			fmt.Printf("%s lab %s is up. Next: cloonix-labd status; cloonix-labd ssh-config\n", stamp(), l.Name)
-			return nil
+			return upLocal(c, abs, upOpts{})
 		},
 	}
 }
 
+// upOpts say how upLocal runs when a remote client asked for it (`cloonix-labd remote up` on the server).
+type upOpts struct {
+	// as names the lab in advice the user runs (--lab NAME): the lab's name locally, the client's name for
+	// the server for a remote client (--lab resolves it through the client's config).
+	as string
+	// shown is the lab file as the user knows it ("" for abs itself).
+	shown string
+	// buildImages builds the lab's missing built-in images (with progress) instead of refusing them.
+	buildImages bool
+	// userKeys is a file of extra authorized_keys lines for the VMs (the remote client's own keys).
+	userKeys string
+	// copyFrom is the server as the remote client reaches it (user@host), for the fix of a missing image.
+	copyFrom string
+}
+
+// upLocal brings up the lab file abs on this machine under a daemon and waits for its VMs.
+func upLocal(c *cli.Context, abs string, o upOpts) error {
+	env := labEnv()
+	if o.buildImages {
+		env = buildingLabEnv(c.Context)
+	}
+	env.CopyFrom = o.copyFrom
+	l, err := lab.Load(abs, env)
+	if err != nil {
+		return err
+	}
+	if o.as == "" {
+		o.as = l.Name
+	}
+	if o.shown == "" {
+		o.shown = l.File
+	}
+	dirs, err := labpath.For(l.Name)
+	if err != nil {
+		return err
+	}
+	sock := dirs.CtlSocket()
+	if api.NewClient(sock).IsUp(c.Context) {
+		return fmt.Errorf("lab %s is already up; run: cloonix-labd down --lab %s", l.Name, o.as)
+	}
+	if c.Bool("foreground") {
+		return serveLab(c.Context, l, dirs, o.userKeys, func(err error) {
+			if err == nil {
+				fmt.Printf("lab %s is up; Ctrl-C takes it down\n", l.Name)
+			}
+		})
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s lab %s: starting daemon\n", stamp(), l.Name)
+	serveArgs := []string{"serve", abs}
+	if o.userKeys != "" {
+		serveArgs = []string{"serve", "--user-keys", o.userKeys, abs}
+	}
+	pid, err := labd.Spawn(c.Context, exe, serveArgs, dirs)
+	if err != nil {
+		if c.Context.Err() != nil {
+			return fmt.Errorf("lab %s: interrupted while its daemon was starting; the daemon stopped what it had started (its log: %s)", l.Name, dirs.DaemonLog())
+		}
+		return fmt.Errorf("lab %s: %s", l.Name, labd.ExpandError(err.Error()))
+	}
+	fmt.Printf("%s lab %s: daemon pid %d, log %s\n", stamp(), l.Name, pid, dirs.DaemonLog())
+	client := api.NewClient(sock)
+	if info, err := client.Lab(c.Context); err == nil {
+		for _, v := range info.RemovedVMs {
+			fmt.Printf("%s %-12s no longer in the lab file: stopped the qemu an earlier daemon left running for it\n", stamp(), v)
+		}
+	}
+	if c.Bool("no-wait") {
+		fmt.Printf("%s lab %s: every VM has started; not waiting for them to be ready. Follow with: cloonix-labd status --lab %s\n", stamp(), l.Name, o.as)
+		return nil
+	}
+	timeout := c.Duration("timeout")
+	if timeout == 0 {
+		timeout = longestBootTimeout(l)
+	}
+	ctx, cancel := context.WithTimeout(c.Context, timeout)
+	defer cancel()
+	if err := waitUp(ctx, client, l, timeout); err != nil {
+		return failedUp(c.Context, client, l, dirs, c.Bool("keep"), o, err)
+	}
+	fmt.Printf("%s lab %s is up. Next: cloonix-labd status --lab %s; cloonix-labd ssh-config --lab %s\n", stamp(), l.Name, o.as, o.as)
+	return nil
+}
+
 // failedUp handles an `up` whose wait failed or was interrupted: unless keep is set it takes the lab down, so
 // nothing is left running to block the next try, and it says where to look at what failed.
-func failedUp(ctx context.Context, client *api.Client, l *lab.Lab, dirs labpath.Dirs, keep bool, cause error) error {
+func failedUp(ctx context.Context, client *api.Client, l *lab.Lab, dirs labpath.Dirs, keep bool, o upOpts, cause error) error {
 	logs := dirs.ConsoleLog("<vm>")
 	if keep {
 		return fmt.Errorf("%w\nthe lab stays up (--keep): look with cloonix-labd status --lab %s and cloonix-labd console --lab %s VM (console logs: %s); stop it with: cloonix-labd down --lab %s",
-			cause, l.Name, l.Name, logs, l.Name)
+			cause, o.as, o.as, logs, o.as)
 	}
-	fmt.Printf("%s lab %s: taking it down (keep a failed lab up with: cloonix-labd up --keep %s)\n", stamp(), l.Name, l.File)
+	fmt.Printf("%s lab %s: taking it down (keep a failed lab up with: cloonix-labd up --lab %s --keep %s)\n", stamp(), l.Name, o.as, o.shown)
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
 	defer cancel()
 	if err := takeDown(dctx, client); err != nil {
-		return fmt.Errorf("%w\ntaking lab %s down failed too (%v); finish with: cloonix-labd down --lab %s", cause, l.Name, err, l.Name)
+		return fmt.Errorf("%w\ntaking lab %s down failed too (%v); finish with: cloonix-labd down --lab %s", cause, l.Name, err, o.as)
 	}
 	return fmt.Errorf("%w\nlab %s was taken down; its console logs stay in %s", cause, l.Name, logs)
 }
@@ -145,6 +189,9 @@ func serveCommand() *cli.Command {
 		Usage:     "run a lab's daemon in the foreground (what `up` starts in the background)",
 		ArgsUsage: "LABFILE",
 		Hidden:    true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "user-keys", Usage: "a `FILE` of authorized_keys lines to add to every VM (a remote client's own keys)"},
+		},
 		Action: func(c *cli.Context) error {
 			args, err := positionalArgs(c)
 			if err != nil {
@@ -162,18 +209,27 @@ func serveCommand() *cli.Command {
 				ready(err)
 				return err
 			}
-			return serveLab(c.Context, l, dirs, ready)
+			return serveLab(c.Context, l, dirs, c.String("user-keys"), ready)
 		},
 	}
 }
 
-// serveLab runs the daemon for a lab in this process until ctx ends or a client asks for down.
-func serveLab(ctx context.Context, l *lab.Lab, dirs labpath.Dirs, ready func(error)) error {
+// serveLab runs the daemon for a lab in this process until ctx ends or a client asks for down. extraKeys is
+// a file of authorized_keys lines (a remote client's own keys) added to the user's, or "".
+func serveLab(ctx context.Context, l *lab.Lab, dirs labpath.Dirs, extraKeys string, ready func(error)) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	home, _ := os.UserHomeDir()
 	userKeys, err := sshsetup.UserPublicKeys(home, os.Getenv("SSH_AUTH_SOCK"))
 	if err != nil {
 		log.Warn("user keys", "err", err)
+	}
+	if extraKeys != "" {
+		keys, err := sshsetup.ReadAuthorizedKeys(extraKeys)
+		if err != nil {
+			ready(err)
+			return err
+		}
+		userKeys = append(userKeys, keys...)
 	}
 	d, err := labd.New(labd.Options{Lab: l, Dirs: dirs, Log: log, Ready: ready, UserKeys: userKeys,
 		ProbeImage: probeImage, AccelCache: labpath.AccelCache()})
@@ -194,7 +250,7 @@ func probeImage(ctx context.Context) (lab.ImageRef, error) {
 			return lab.ImageRef{}, err
 		}
 	}
-	return lab.ImageRef{Name: img.Name, Disk: img.Disk, Kernel: img.Kernel, Initrd: img.Initrd, Append: img.Append}, nil
+	return imageRef(img), nil
 }
 
 // longestBootTimeout is the longest boot timeout of the lab's VMs.

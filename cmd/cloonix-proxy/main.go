@@ -1,10 +1,13 @@
 // Command cloonix-proxy is an OpenSSH ProxyCommand that reaches a lab VM
 // through its lab daemon: it resolves SERVER to the daemon's control socket,
 // sends one CONNECT request and then copies bytes between stdio and the
-// socket (or, with --fdpass, hands the socket itself to ssh).
+// socket (or, with --fdpass, hands the socket itself to ssh). A SERVER that
+// the client config names as remote (ssh = "user@host") is reached through
+// the local forward of its control socket over the user's OpenSSH master
+// connection (package remote), set up on the first dial.
 //
-// It imports only packages api/tunnel, labpath, relay and termsafe and a few
-// small standard packages, so that it starts in about a millisecond.
+// It imports only packages api/tunnel, labpath, relay, remote and termsafe
+// and small standard packages, so that it starts in about a millisecond.
 package main
 
 import (
@@ -19,6 +22,7 @@ import (
 
 	"github.com/cloonix-go/cloonix/api/tunnel"
 	"github.com/cloonix-go/cloonix/labpath"
+	"github.com/cloonix-go/cloonix/remote"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -127,7 +131,21 @@ func proxy(o options) error {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
-	conn, err := tunnel.Connect(ctx, t.Socket, o.entity, o.host, o.port)
+	var conn *net.UnixConn
+	if t.Remote != nil {
+		// Through the forward of the remote lab's socket; the first dial (or the first after the ssh master
+		// ended) sets it up. A daemon's refusal is final: the forward works.
+		err = t.Remote.Reach(ctx, func(sock string) error {
+			var err error
+			conn, err = tunnel.Connect(ctx, sock, o.entity, o.host, o.port)
+			return err
+		}, func(err error) bool {
+			var te *tunnel.Error
+			return errors.As(err, &te)
+		})
+	} else {
+		conn, err = tunnel.Connect(ctx, t.Socket, o.entity, o.host, o.port)
+	}
 	cancel()
 	if err != nil {
 		return explain(o, t, err)
@@ -143,8 +161,12 @@ func proxy(o options) error {
 // refusal is returned as is.
 func explain(o options, t tunnel.Target, err error) error {
 	var te *tunnel.Error
-	if errors.As(err, &te) {
+	var re *remote.Error
+	if errors.As(err, &te) || errors.As(err, &re) {
 		return err
+	}
+	if t.Remote != nil {
+		return errors.New("server " + o.server + " (" + t.Remote.Dest + "): " + err.Error())
 	}
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
 		if t.Config == "" {

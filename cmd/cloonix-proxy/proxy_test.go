@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -219,7 +220,17 @@ func TestProxyConfigSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.MkdirAll(filepath.Dir(cfg), 0o700)
-	os.WriteFile(cfg, []byte("# servers\n[server.far]\nsocket = \""+e.dirs.CtlSocket()+"\" # local\n[server.away]\nssh = 'me@host'\n"), 0o600)
+	// "away" is a remote server whose ssh_config leads to a closed port on loopback (nothing leaves the
+	// machine): the proxy says it cannot reach it, naming the server.
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(closed.Addr().(*net.TCPAddr).Port)
+	closed.Close()
+	sshCfg := filepath.Join(t.TempDir(), "ssh_config")
+	os.WriteFile(sshCfg, []byte("Host nohost\n  HostName 127.0.0.1\n  Port "+port+"\n  BatchMode yes\n"), 0o600)
+	os.WriteFile(cfg, []byte("# servers\n[server.far]\nsocket = \""+e.dirs.CtlSocket()+"\" # local\n[server.away]\nssh = 'me@nohost'\nssh_config = '"+sshCfg+"'\n"), 0o600)
 	cmd := e.command("far", "nat", "vm1")
 	cmd.Stdin = strings.NewReader("ping")
 	out, err := cmd.Output()
@@ -227,7 +238,7 @@ func TestProxyConfigSocket(t *testing.T) {
 		t.Fatalf("out %q err %v", out, err)
 	}
 	out, _ = e.command("away", "nat", "vm1").CombinedOutput()
-	if !strings.Contains(string(out), "remote servers are not supported yet") {
+	if !strings.Contains(string(out), "server away (me@nohost): cannot reach me@nohost: ssh: connect to host 127.0.0.1 port "+port+": Connection refused") {
 		t.Errorf("remote entry: %q", out)
 	}
 }
