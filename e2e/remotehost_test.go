@@ -157,7 +157,7 @@ func startRemoteHost(t *testing.T) *remoteHost {
 		"StrictModes yes",
 		"AllowGroups " + h.Group,
 		"AllowStreamLocalForwarding yes",
-		"AllowTcpForwarding no",
+		"AllowTcpForwarding local", // "no" also refuses UNIX-socket forwards (OpenSSH applies it to both)
 		"X11Forwarding no",
 		"PermitRootLogin no",
 		"MaxStartups 100:30:200",

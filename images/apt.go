@@ -12,12 +12,31 @@ import (
 	"strings"
 )
 
+// sbinDirs hold system tools (mkfs.ext4) that an ordinary user's PATH on Debian lacks.
+var sbinDirs = []string{"/usr/sbin", "/sbin"}
+
+// lookTool finds an external tool on PATH, else in the sbin directories.
+func lookTool(name string) (string, error) {
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path, nil
+	}
+	for _, d := range sbinDirs {
+		p := filepath.Join(d, name)
+		if fi, serr := os.Stat(p); serr == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", err
+}
+
 // runTool runs an external tool and folds its stderr into the error.
 func runTool(ctx context.Context, dir, name string, args ...string) ([]byte, error) {
-	if _, err := exec.LookPath(name); err != nil {
-		return nil, fmt.Errorf("%s not found in PATH (install it: apt-get install %s): %w", name, toolPackage(name), err)
+	path, err := lookTool(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s not found in PATH or %s (install it: apt-get install %s): %w", name, strings.Join(sbinDirs, ", "), toolPackage(name), err)
 	}
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -64,6 +64,11 @@ const ExitNotUp = 3
 // Persist is how long an idle master connection stays (ssh ControlPersist).
 const Persist = "30m"
 
+// ForwardRefused says why a forward that was set up leads nowhere, and the fix.
+const ForwardRefused = "the lab is up there, but its sshd refuses to forward to the lab's UNIX socket " +
+	"(in its sshd_config, AllowTcpForwarding no refuses UNIX-socket forwards too, as does AllowStreamLocalForwarding no, " +
+	"DisableForwarding yes or no-port-forwarding in authorized_keys): allow local forwarding for your user there"
+
 // Server is a remote lab server: a [server.NAME] entry of the client config with ssh = "user@host".
 type Server struct {
 	Name      string // the client's name for it: `cloonix-proxy NAME …`, `cloonix-labd --server NAME …`
@@ -376,8 +381,12 @@ func (s Server) explain(waitErr, helloErr error, stderr []byte) error {
 	if helloErr == nil {
 		// The command ran: its own message is the reason.
 		if code == ExitNotUp {
-			return &Error{Server: s.Name, NotUp: true, Msg: "server " + s.Name + ": lab " + s.Lab + " is not up on " + s.Dest +
+			return &Error{Server: s.Name, NotUp: true, Code: code, Msg: "server " + s.Name + ": lab " + s.Lab + " is not up on " + s.Dest +
 				"; start it with: cloonix-labd --server " + s.Name + " up LABFILE"}
+		}
+		if len(stderr) == 0 && code > 0 {
+			// Run passed the command's stderr through: its message is on the terminal already.
+			return &Error{Server: s.Name, Code: code}
 		}
 		return s.fail(last)
 	}
@@ -407,11 +416,22 @@ func (s Server) explain(waitErr, helloErr error, stderr []byte) error {
 type Error struct {
 	Server string // the server's name
 	NotUp  bool   // the server answered, and its lab is not up
-	Msg    string
+	// Code is the remote command's exit code, when it ran and failed (0 otherwise).
+	Code int
+	// Msg is the line; "" when the remote command's own message was passed through already (Run).
+	Msg string
 }
 
 // Error returns the line.
 func (e *Error) Error() string { return e.Msg }
+
+// ExitCode is the exit code to end with: the remote command's, else 1 (urfave/cli's ExitCoder).
+func (e *Error) ExitCode() int {
+	if e.Code > 0 {
+		return e.Code
+	}
+	return 1
+}
 
 // fail is a failure about the server s, with msg saying what and how to fix it.
 func (s Server) fail(msg string) error {

@@ -55,6 +55,10 @@ func remoteClient(ctx context.Context, r *remote.Server) (*api.Client, error) {
 		client = c
 		return nil
 	}, func(error) bool { return false })
+	if errors.Is(err, errNoAnswer) {
+		// The server said the lab is up and the master took the forward, yet nothing answers through it.
+		return nil, fmt.Errorf("server %s (%s): %s", r.Name, r.Dest, remote.ForwardRefused)
+	}
 	return client, err
 }
 

@@ -166,6 +166,9 @@ func explain(o options, t tunnel.Target, err error) error {
 		return err
 	}
 	if t.Remote != nil {
+		if strings.Contains(err.Error(), "closed the connection without answering") {
+			return errors.New("server " + o.server + " (" + t.Remote.Dest + "): " + remote.ForwardRefused)
+		}
 		return errors.New("server " + o.server + " (" + t.Remote.Dest + "): " + err.Error())
 	}
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {

@@ -1,0 +1,268 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// remoteLabTOML is the lab the remote-server test brings up on the server: a Linux VM with a day-0 file that
+// travels with the lab file and a second NIC for link down/up, and an FRR router (its login shell is vtysh).
+const remoteLabTOML = `
+version = 1
+name = "nemo"
+
+[nat]
+
+[[lan]]
+name = "side"
+
+[[vm]]
+name = "vm1"
+image = "tiny"
+day0 = "cfg/vm1.yaml"
+nics = { eth0 = "mgmt", eth1 = "side" }
+
+[[vm]]
+name = "r1"
+kind = "frr"
+`
+
+// procUID is the real uid of a running process.
+func procUID(t *testing.T, pid int) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatalf("pid %d: %v", pid, err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == "Uid:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	t.Fatalf("pid %d: no Uid line", pid)
+	return -1
+}
+
+// TestRemoteServer runs a lab on a "server" (a real sshd on 127.0.0.1, logging in as a user the test creates)
+// and uses it from here, the client, with the same commands as a local lab: up of a lab file with a day-0
+// file (the server builds the images it lacks, progress shown here), status, ssh/scp/sftp/rsync with a 64 MiB
+// round trip, the fdpass variant, the exact ProxyCommand with the user's own key, 20 parallel sessions,
+// Ansible over ssh and network_cli, console, link down/up, config save, down.
+func TestRemoteServer(t *testing.T) {
+	h := startRemoteHost(t)
+	u := h.addUser(t, "clxa")
+	h.writeClientServer(t, "nemo", u.Name)
+	ensureUserKey(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "cfg"), 0o755)
+	os.WriteFile(filepath.Join(dir, "cfg", "vm1.yaml"), []byte("#cloud-config\nwrite_files:\n  - path: /etc/remote-day0\n    content: sent by the client\n"), 0o644)
+	file := filepath.Join(dir, "lab.toml")
+	os.WriteFile(file, []byte(remoteLabTOML), 0o644)
+	t.Cleanup(func() { labd(t, "--lab", "nemo", "down") })
+
+	start := time.Now()
+	r := labd(t, "--server", "nemo", "up", file)
+	t.Logf("remote up (images built on the server) in %s", time.Since(start).Round(time.Millisecond))
+	if r.code != 0 {
+		t.Fatalf("remote up: %s", r)
+	}
+	for _, want := range []string{"image tiny is not built on this server: building it", "image frr is not built on this server: building it"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("up did not show the server's image build (%q):\n%s", want, r)
+		}
+	}
+	for _, want := range []string{"lab nemo is up", "copied the lab's SSH keys", "ssh_config"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("up's output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	// The lab runs as the server's user, in its directories; status reaches it through the forward.
+	st := getStatus(t, "nemo")
+	for _, v := range st.VMs {
+		if v.State != "running" || v.PID == 0 {
+			t.Fatalf("VM %s is %s (pid %d) after up", v.Name, v.State, v.PID)
+		}
+		if uid := procUID(t, v.PID); uid != u.UID {
+			t.Errorf("VM %s's qemu runs as uid %d, want the server user's %d", v.Name, uid, u.UID)
+		}
+	}
+	if uid := procUID(t, st.Lab.PID); uid != u.UID {
+		t.Errorf("the daemon runs as uid %d, want %d", uid, u.UID)
+	}
+	if _, err := os.Stat(filepath.Join(u.Home, ".local", "state", "cloonix", "nemo", "upload", "files", "cfg", "vm1.yaml")); err != nil {
+		t.Errorf("the day-0 file did not reach the server's upload directory: %v", err)
+	}
+
+	// ssh through the client's generated ssh_config (written here, Include-able here).
+	gen, cfg := sshConfigOf(t, "nemo")
+	if !strings.HasPrefix(gen, filepath.Join(env.root, "state")) {
+		t.Errorf("ssh_config %s is not in the client's state directory", gen)
+	}
+	if out := mustSSH(t, cfg, "vm1", "cat /etc/remote-day0; echo; hostname"); out != "sent by the client\nvm1\n" {
+		t.Errorf("vm1 (day-0 from the client): %q", out)
+	}
+	for _, k := range []string{"id_ed25519", "id_rsa"} {
+		if fi, err := os.Stat(filepath.Join(filepath.Dir(gen), k)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("client copy of the lab key %s: %v %v", k, fi, err)
+		}
+	}
+
+	// The exact command with the user's own key (authorized in the remote VMs) and a known_hosts of its own.
+	known := filepath.Join(dir, "known_hosts")
+	r = runCmd(t, time.Minute, "sh", "-c", "ssh -o BatchMode=yes -o UserKnownHostsFile="+known+
+		" -o StrictHostKeyChecking=accept-new -o ProxyCommand='cloonix-proxy nemo nat %h' root@vm1 hostname")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "vm1" {
+		t.Fatalf("the exact command with the user's key: %s", r)
+	}
+
+	// 64 MiB both ways, both scp protocols, sftp, rsync.
+	data := make([]byte, 64<<20)
+	rand.Read(data)
+	sum := sha256.Sum256(data)
+	want := hex.EncodeToString(sum[:])
+	big := filepath.Join(dir, "big")
+	os.WriteFile(big, data, 0o600)
+	scp := func(args ...string) {
+		t.Helper()
+		if r := runCmd(t, 5*time.Minute, "scp", append([]string{"-F", cfg, "-o", "BatchMode=yes"}, args...)...); r.code != 0 {
+			t.Fatalf("scp %v: %s", args, r)
+		}
+	}
+	start = time.Now()
+	scp(big, "vm1:/tmp/big")
+	t.Logf("64 MiB scp up through the remote server: %s", time.Since(start).Round(time.Millisecond))
+	if got := strings.Fields(mustSSH(t, cfg, "vm1", "sha256sum /tmp/big")); len(got) == 0 || got[0] != want {
+		t.Fatalf("64 MiB arrived with sha256 %v, want %s", got, want)
+	}
+	scp("-O", "vm1:/tmp/big", filepath.Join(dir, "back"))
+	if got := fileHash(t, filepath.Join(dir, "back")); got != want {
+		t.Fatalf("64 MiB came back (scp -O) with sha256 %s, want %s", got, want)
+	}
+	batch := filepath.Join(dir, "batch")
+	os.WriteFile(batch, []byte("put "+batch+" /tmp/batch\nget /tmp/batch "+filepath.Join(dir, "batch-back")+"\n"), 0o600)
+	if r := runCmd(t, time.Minute, "sftp", "-F", cfg, "-o", "BatchMode=yes", "-b", batch, "vm1"); r.code != 0 {
+		t.Fatalf("sftp -b: %s", r)
+	}
+	if r := runCmd(t, 2*time.Minute, "rsync", "-a", "-e", "ssh -F "+cfg+" -o BatchMode=yes", batch, "vm1:/tmp/rsynced"); r.code != 0 {
+		t.Fatalf("rsync: %s", r)
+	}
+	if out := mustSSH(t, cfg, "vm1", "cmp /tmp/batch /tmp/rsynced && echo same"); out != "same\n" {
+		t.Errorf("rsync: %q", out)
+	}
+	if out := mustSSH(t, filepath.Join(filepath.Dir(gen), "ssh_config.fdpass"), "vm1", "hostname"); out != "vm1\n" {
+		t.Errorf("fdpass variant: %q", out)
+	}
+
+	// 20 sessions at once, after the master went away: the first dials set the forward up once.
+	killMasters(t)
+	var wg sync.WaitGroup
+	errs := make(chan string, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if i%2 == 1 { // r1's login shell is vtysh
+				if r := sshF(t, cfg, "r1", "show version"); r.code != 0 || !strings.Contains(r.stdout, "FRRouting") {
+					errs <- fmt.Sprintf("session %d to r1: %s", i, r)
+				}
+				return
+			}
+			if r := sshF(t, cfg, "vm1", fmt.Sprintf("echo s-%d", i)); r.code != 0 || r.stdout != fmt.Sprintf("s-%d\n", i) {
+				errs <- fmt.Sprintf("session %d to vm1: %s", i, r)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+
+	// Ansible from here: -m ping on the Linux host, cli_command on FRR.
+	out := mustLabd(t, "--server", "nemo", "inventory")
+	inv := strings.TrimSpace(strings.SplitN(out, "\n", 2)[0])
+	if r := ansible(t, "-i", inv, "linux", "-m", "ansible.builtin.ping"); r.code != 0 || !strings.Contains(r.stdout, `"ping": "pong"`) {
+		t.Fatalf("ansible -m ping through the remote server: %s", r)
+	}
+	if r := ansible(t, "-i", inv, "frr", "-m", "ansible.netcommon.cli_command", "-a", `command="show version"`); r.code != 0 || !strings.Contains(r.stdout, "FRRouting") {
+		t.Fatalf("ansible cli_command on r1 through the remote server: %s", r)
+	}
+
+	// config save from here, through the client's ssh_config.
+	if out := mustLabd(t, "--server", "nemo", "config", "save", "r1"); !strings.Contains(out, "hostname r1") {
+		t.Errorf("config save r1: %q", out)
+	}
+
+	// Link down/up: the guest loses its carrier.
+	carrier := func() string { return sshF(t, cfg, "vm1", "ip link set eth1 up; cat /sys/class/net/eth1/carrier").stdout }
+	if c := carrier(); c != "1\n" {
+		t.Fatalf("vm1 eth1 carrier before link down: %q", c)
+	}
+	mustLabd(t, "--server", "nemo", "link", "vm1", "eth1", "down")
+	waitFor(t, 20*time.Second, "vm1 eth1 carrier 0", func() bool { return carrier() == "0\n" })
+	mustLabd(t, "--server", "nemo", "link", "vm1", "eth1", "up")
+	waitFor(t, 20*time.Second, "vm1 eth1 carrier 1", func() bool { return carrier() == "1\n" })
+
+	// Console attach: a command typed on vm1's serial console, Ctrl-] leaves.
+	cmd := exec.Command(filepath.Join(env.bin, "cloonix-labd"), "--server", "nemo", "console", "vm1")
+	stdin, _ := cmd.StdinPipe()
+	var cons syncBuffer
+	cmd.Stdout, cmd.Stderr = &cons, &cons
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	time.Sleep(time.Second)
+	stdin.Write([]byte("\necho remote-console-$((6*7))-$(hostname)\n"))
+	waitFor(t, 20*time.Second, "the console's answer", func() bool { return strings.Contains(cons.String(), "remote-console-42-vm1") })
+	stdin.Write([]byte{0x1d})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("console: %v\n%s", err, cons.String())
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("Ctrl-] did not end the remote console")
+	}
+
+	// Down from here; then a dial says the lab is not up, and how to start it.
+	pids := []int{st.Lab.PID}
+	for _, v := range st.VMs {
+		pids = append(pids, v.PID)
+	}
+	if out := mustLabd(t, "--server", "nemo", "down"); !strings.Contains(out, "lab nemo is down") {
+		t.Errorf("down: %q", out)
+	}
+	for _, p := range pids {
+		if alive(p) {
+			t.Errorf("pid %d still runs after down", p)
+		}
+	}
+	r = sshF(t, cfg, "vm1", "true")
+	if !strings.Contains(r.stderr, "server nemo: lab nemo is not up on clxa@labhost; start it with: cloonix-labd --server nemo up LABFILE") {
+		t.Errorf("ssh to a remote lab that is down: %s", r)
+	}
+}
+
+// killMasters ends the client's ssh master connections, so the next dial sets everything up again.
+func killMasters(t *testing.T) {
+	t.Helper()
+	socks, _ := filepath.Glob(filepath.Join(env.root, "run", "cloonix", "_ssh", "m-*.mux"))
+	for _, s := range socks {
+		exec.Command("ssh", "-o", "ControlPath="+s, "-O", "exit", "labhost").Run()
+	}
+}
