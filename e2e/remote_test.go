@@ -206,7 +206,9 @@ func TestRemoteServer(t *testing.T) {
 	}
 
 	// Link down/up: the guest loses its carrier.
-	carrier := func() string { return sshF(t, cfg, "vm1", "ip link set eth1 up; cat /sys/class/net/eth1/carrier").stdout }
+	carrier := func() string {
+		return sshF(t, cfg, "vm1", "ip link set eth1 up; cat /sys/class/net/eth1/carrier").stdout
+	}
 	if c := carrier(); c != "1\n" {
 		t.Fatalf("vm1 eth1 carrier before link down: %q", c)
 	}
