@@ -268,3 +268,122 @@ func killMasters(t *testing.T) {
 		exec.Command("ssh", "-o", "ControlPath="+s, "-O", "exit", "labhost").Run()
 	}
 }
+
+// oneLine checks that a failed command said exactly one line on stderr containing want, and exited non-zero.
+func oneLine(t *testing.T, what string, r result, want string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if r.code == 0 || len(lines) != 1 || !strings.Contains(lines[0], want) {
+		t.Errorf("%s: want one line with %q and a non-zero exit, got %s", what, want, r)
+	}
+}
+
+// TestRemoteServerFailures: every way reaching a remote server fails is one line naming the server and the
+// fix, through real ssh: unknown host key (never accepted), login refused, no cloonix-labd on the server's
+// PATH, an older and a newer server, and a lab that is not up.
+func TestRemoteServerFailures(t *testing.T) {
+	h := startRemoteHost(t)
+	u := h.addUser(t, "clxf")
+	dir := t.TempDir()
+	base, err := os.ReadFile(h.SSHConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	variant := func(name, from, to string) *remoteHost {
+		p := filepath.Join(dir, name+".ssh_config")
+		if err := os.WriteFile(p, []byte(strings.ReplaceAll(string(base), from, to)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		v := *h
+		v.SSHConfig = p
+		return &v
+	}
+	both := func(server, want string) {
+		t.Helper()
+		oneLine(t, "cloonix-proxy "+server, runCmd(t, time.Minute, filepath.Join(env.bin, "cloonix-proxy"), server, "nat", "vm1"), want)
+		oneLine(t, "cloonix-labd --server "+server+" status", labd(t, "--server", server, "status"), want)
+	}
+
+	emptyKnown := filepath.Join(dir, "known_hosts.empty")
+	os.WriteFile(emptyKnown, nil, 0o600)
+	variant("hostkey", h.KnownHosts, emptyKnown).writeClientServer(t, "hostkey", u.Name)
+	both("hostkey", "server hostkey (clxf@labhost): ssh does not trust the host key of clxf@labhost (unknown, or changed): check its fingerprint, then accept it with: ssh -F ")
+	if data, _ := os.ReadFile(emptyKnown); len(data) != 0 {
+		t.Errorf("the unknown host key was written to known_hosts: %q", data)
+	}
+
+	other := filepath.Join(dir, "other_key")
+	if r := runCmd(t, time.Minute, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other); r.code != 0 {
+		t.Fatal(r)
+	}
+	variant("nokey", h.ClientKey, other).writeClientServer(t, "nokey", u.Name)
+	both("nokey", "server nokey (clxf@labhost): clxf@labhost refused the ssh login (clxf@127.0.0.1: Permission denied (publickey).): authorize your key there")
+
+	h.writeClientServer(t, "nolab", u.Name)
+	both("nolab", "server nolab: lab nolab is not up on clxf@labhost; start it with: cloonix-labd --server nolab up LABFILE")
+
+	// The server's binary: missing, then built for an older and a newer protocol.
+	labdBin := filepath.Join(h.BinDir, "cloonix-labd")
+	saved := labdBin + ".saved"
+	if err := os.Rename(labdBin, saved); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Rename(saved, labdBin) })
+	both("nolab", "server nolab (clxf@labhost): no `cloonix-labd` on the PATH of clxf@labhost: install `cloonix-labd` and `cloonix-proxy` into a directory that `ssh -F ")
+	for _, c := range []struct{ proto, want string }{
+		{"0", "server nolab (clxf@labhost): clxf@labhost runs `cloonix-labd` dev (remote protocol 0), this client speaks protocol 1: upgrade `cloonix-labd` and `cloonix-proxy` on clxf@labhost"},
+		{"2", "server nolab (clxf@labhost): clxf@labhost runs `cloonix-labd` dev (remote protocol 2), newer than this client (protocol 1): upgrade `cloonix-labd` and `cloonix-proxy` on this machine"},
+	} {
+		if r := runCmd(t, 3*time.Minute, "go", "build", "-o", labdBin, "-ldflags", "-X github.com/cloonix-go/cloonix/remote.protocol="+c.proto, "../cmd/cloonix-labd"); r.code != 0 {
+			t.Fatalf("build a server of protocol %s: %s", c.proto, r)
+		}
+		os.Chmod(labdBin, 0o755)
+		both("nolab", c.want)
+	}
+}
+
+// TestRemoteTwoUsers: two users of one server each run a lab of the same name; each client reaches its own,
+// and one user cannot reach the other's socket (refused, saying why).
+func TestRemoteTwoUsers(t *testing.T) {
+	h := startRemoteHost(t)
+	ub, uc := h.addUser(t, "clxb"), h.addUser(t, "clxc")
+	for _, u := range []remoteUser{ub, uc} {
+		h.seedImages(t, u, "tiny")
+	}
+	h.writeClientServer(t, "twinb", ub.Name, `lab = "twin"`)
+	h.writeClientServer(t, "twinc", uc.Name, `lab = "twin"`)
+	file := writeLab(t, "version = 1\nname = \"twin\"\n[nat]\n[[vm]]\nname = \"vm1\"\nimage = \"tiny\"\n")
+	for _, s := range []string{"twinb", "twinc"} {
+		t.Cleanup(func() { labd(t, "--server", s, "down") })
+		if r := labd(t, "--server", s, "up", file); r.code != 0 {
+			t.Fatalf("up on %s: %s", s, r)
+		}
+	}
+	for _, c := range []struct {
+		server string
+		u      remoteUser
+	}{{"twinb", ub}, {"twinc", uc}} {
+		st := getStatus(t, c.server)
+		if st.Lab.Name != "twin" || len(st.VMs) != 1 || procUID(t, st.VMs[0].PID) != c.u.UID {
+			t.Errorf("%s: lab %s, VMs %+v, want lab twin with vm1 run by uid %d", c.server, st.Lab.Name, st.VMs, c.u.UID)
+		}
+		_, cfg := sshConfigOf(t, c.server)
+		if out := mustSSH(t, cfg, "vm1", "hostname"); out != "vm1\n" {
+			t.Errorf("%s: ssh vm1 hostname: %q", c.server, out)
+		}
+	}
+	// clxb names clxc's control socket in its own client config: the proxy and the CLI refuse it.
+	other := fmt.Sprintf("/tmp/cloonix-%d/twin/ctl.sock", uc.UID)
+	cfgDir := filepath.Join(ub.Home, ".config", "cloonix")
+	if r := h.asUser(t, ub, time.Minute, "sh", "-c", "mkdir -p "+cfgDir+" && printf '[server.theirs]\\nsocket = \""+other+"\"\\n' > "+cfgDir+"/config.toml"); r.code != 0 {
+		t.Fatal(r)
+	}
+	for _, args := range [][]string{{"cloonix-proxy", "theirs", "nat", "vm1"}, {"cloonix-labd", "--lab", "theirs", "status"}} {
+		r := h.asUser(t, ub, time.Minute, args...)
+		t.Logf("%v as clxb: %s", args, strings.TrimSpace(r.stderr))
+		if r.code == 0 || !strings.Contains(r.stderr, "/tmp/cloonix-"+strconv.Itoa(uc.UID)+"/twin") ||
+			!(strings.Contains(r.stderr, "permission denied") || strings.Contains(r.stderr, "not by you") || strings.Contains(r.stderr, "owned by uid")) {
+			t.Errorf("%v as clxb on clxc's socket: want a refusal saying why, got %s", args, r)
+		}
+	}
+}

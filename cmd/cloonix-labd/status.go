@@ -56,10 +56,17 @@ func (t target) requireUp(ctx context.Context) (*api.Client, error) {
 		return remoteClient(ctx, t.remote)
 	}
 	client := api.NewClient(t.sock)
-	if !client.IsUp(ctx) {
+	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := client.Lab(lctx)
+	switch {
+	case err == nil:
+		return client, nil
+	case errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, context.DeadlineExceeded):
 		return nil, fmt.Errorf("lab %s is not up; start it with: cloonix-labd up LABFILE", t.name)
 	}
-	return client, nil
+	// The socket is there but may not be used (another user's, a bad directory): say why.
+	return nil, fmt.Errorf("lab %s: %w", t.name, err)
 }
 
 // upLab resolves the lab a command acts on and fails unless its daemon answers.
