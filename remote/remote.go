@@ -464,6 +464,7 @@ func (h *holdWriter) release() {
 	defer h.mu.Unlock()
 	if !h.passing {
 		_, _ = h.out.Write(h.buf.Bytes())
+		h.buf.Reset()
 		h.passing = true
 	}
 }
