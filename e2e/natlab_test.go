@@ -78,7 +78,7 @@ func sharedNATLab(t *testing.T) string {
 
 // sshConfigOf returns the generated ssh_config of a lab and writes a config holding only the Include line,
 // as a user's ~/.ssh/config would.
-func sshConfigOf(t *testing.T, labName string) (generated, includeOnly string) {
+func sshConfigOf(t testing.TB, labName string) (generated, includeOnly string) {
 	t.Helper()
 	out := mustLabd(t, "--lab", labName, "ssh-config")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -95,14 +95,14 @@ func sshConfigOf(t *testing.T, labName string) (generated, includeOnly string) {
 }
 
 // sshF runs a command on a VM with `ssh -F cfg`.
-func sshF(t *testing.T, cfg, vm string, command ...string) result {
+func sshF(t testing.TB, cfg, vm string, command ...string) result {
 	t.Helper()
 	args := append([]string{"-F", cfg, "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", vm}, command...)
 	return runCmd(t, 2*time.Minute, "ssh", args...)
 }
 
 // mustSSH is sshF that fails the test on a non-zero exit.
-func mustSSH(t *testing.T, cfg, vm string, command ...string) string {
+func mustSSH(t testing.TB, cfg, vm string, command ...string) string {
 	t.Helper()
 	r := sshF(t, cfg, vm, command...)
 	if r.code != 0 {

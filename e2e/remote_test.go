@@ -261,7 +261,7 @@ func TestRemoteServer(t *testing.T) {
 }
 
 // killMasters ends the client's ssh master connections, so the next dial sets everything up again.
-func killMasters(t *testing.T) {
+func killMasters(t testing.TB) {
 	t.Helper()
 	socks, _ := filepath.Glob(filepath.Join(env.root, "run", "cloonix", "_ssh", "m-*.mux"))
 	for _, s := range socks {

@@ -70,7 +70,7 @@ func (h *remoteHost) remotePath() string {
 // startRemoteHost starts an sshd on a free port of 127.0.0.1 for the test and stops it (and everything it
 // started) when the test ends, printing the tail of its log if the test failed. It skips the test unless it
 // runs as root, which creating users needs.
-func startRemoteHost(t *testing.T) *remoteHost {
+func startRemoteHost(t testing.TB) *remoteHost {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create users and run sshd for the remote-host tests (CI runs them as root)")
@@ -270,7 +270,7 @@ func (h *remoteHost) stop() {
 // ~/.ssh/authorized_keys holds the client key, and deletes it again, with its processes, home and
 // /tmp/cloonix-UID, when the test ends. A user of that name left by an earlier run is deleted first. Keep
 // names short ("clxa"): the users' lab sockets live in paths with a 107-byte limit.
-func (h *remoteHost) addUser(t *testing.T, name string) remoteUser {
+func (h *remoteHost) addUser(t testing.TB, name string) remoteUser {
 	t.Helper()
 	if !regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`).MatchString(name) {
 		t.Fatalf("remote user name %q: use a short name of lower-case letters and digits", name)
@@ -338,7 +338,7 @@ func (h *remoteHost) addUser(t *testing.T, name string) remoteUser {
 
 // rhDeleteUser ends every process of the user (TERM, up to 10 s, then KILL) and removes the user, its home
 // and the runtime root its labs used (/tmp/cloonix-UID). report turns a user left behind into a test error.
-func rhDeleteUser(t *testing.T, name, uid string, report bool) {
+func rhDeleteUser(t testing.TB, name, uid string, report bool) {
 	t.Helper()
 	_ = runCmd(t, time.Minute, "pkill", "-TERM", "-u", name)
 	deadline := time.Now().Add(10 * time.Second)
@@ -359,7 +359,7 @@ func rhDeleteUser(t *testing.T, name, uid string, report bool) {
 // asUser runs a command as u on this machine (setpriv with u's uid, gid and groups) in u.Home, with a clean
 // environment: PATH=BinDir:/usr/local/bin:/usr/bin:/bin, HOME, USER, LOGNAME and SHELL, no XDG_* (as in an
 // ssh session on the server).
-func (h *remoteHost) asUser(t *testing.T, u remoteUser, timeout time.Duration, args ...string) result {
+func (h *remoteHost) asUser(t testing.TB, u remoteUser, timeout time.Duration, args ...string) result {
 	t.Helper()
 	if len(args) == 0 {
 		t.Fatal("asUser: no command")
@@ -394,7 +394,7 @@ func (h *remoteHost) asUser(t *testing.T, u remoteUser, timeout time.Duration, a
 }
 
 // rhGID is u's primary group id.
-func rhGID(t *testing.T, u remoteUser) string {
+func rhGID(t testing.TB, u remoteUser) string {
 	t.Helper()
 	pu, err := user.LookupId(strconv.Itoa(u.UID))
 	if err != nil {
@@ -407,7 +407,7 @@ func rhGID(t *testing.T, u remoteUser) string {
 // env.cacheDir, else the test user's image cache, normally ~/.cache/cloonix/images) into u's
 // ~/.cache/cloonix/images, owned by u, so that u's `up` does not have to build them. The apt resolution
 // cache (.resolved-NAME.json) goes along, so a `cloonix-labd image build NAME` by u is instant too.
-func (h *remoteHost) seedImages(t *testing.T, u remoteUser, names ...string) {
+func (h *remoteHost) seedImages(t testing.TB, u remoteUser, names ...string) {
 	t.Helper()
 	src := env.cacheDir
 	if src == "" {
@@ -453,7 +453,7 @@ var clientConfigMu sync.Mutex
 // writeClientServer appends to the test process's client config file ($XDG_CONFIG_HOME/cloonix/config.toml) the
 // table [server.SERVER] with ssh = "USER@labhost", ssh_config = h.SSHConfig and each extra line verbatim (such as
 // `lab = "x"`), and removes that table again when the test ends.
-func (h *remoteHost) writeClientServer(t *testing.T, server, user string, extra ...string) {
+func (h *remoteHost) writeClientServer(t testing.TB, server, user string, extra ...string) {
 	t.Helper()
 	path, err := labpath.ConfigFile()
 	if err != nil {
@@ -522,7 +522,7 @@ func rhTOMLString(s string) string {
 }
 
 // rhFreePort returns a TCP port of 127.0.0.1 that was free a moment ago.
-func rhFreePort(t *testing.T) int {
+func rhFreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
