@@ -372,6 +372,20 @@ func TestRemoteTwoUsers(t *testing.T) {
 			t.Errorf("%s: ssh vm1 hostname: %q", c.server, out)
 		}
 	}
+	// The systemd --user unit checks out for a user who installed it as its comment says (this machine has no
+	// user manager to run it).
+	if _, err := exec.LookPath("systemd-analyze"); err == nil {
+		unit, err := filepath.Abs("../scripts/systemd/cloonix-labd@.service")
+		if err != nil {
+			t.Fatal(err)
+		}
+		script := "mkdir -p ~/.config/systemd/user ~/.config/cloonix/labs ~/.local/bin && cp " + unit + " ~/.config/systemd/user/ && " +
+			"cp " + filepath.Join(h.BinDir, "cloonix-labd") + " " + filepath.Join(h.BinDir, "cloonix-proxy") + " ~/.local/bin/ && " +
+			"cd ~/.config/systemd/user && cp cloonix-labd@.service cloonix-labd@twin.service && systemd-analyze verify ./cloonix-labd@twin.service"
+		if r := h.asUser(t, ub, time.Minute, "sh", "-c", script); r.code != 0 || strings.TrimSpace(r.stdout+r.stderr) != "" {
+			t.Errorf("systemd-analyze verify of the user unit: %s", r)
+		}
+	}
 	// clxb names clxc's control socket in its own client config: the proxy and the CLI refuse it.
 	other := fmt.Sprintf("/tmp/cloonix-%d/twin/ctl.sock", uc.UID)
 	cfgDir := filepath.Join(ub.Home, ".config", "cloonix")

@@ -235,3 +235,37 @@ func TestLoadReportsPath(t *testing.T) {
 		t.Fatalf("Load of a missing file: %v", err)
 	}
 }
+
+// TestRemoteImages: for a lab that runs on another machine (Env.ImagesOn) an image file is not opened here
+// and must be absolute; on the server (Env.CopyFrom) a missing one says how to copy it there.
+func TestRemoteImages(t *testing.T) {
+	env := fakeEnv(8000)
+	env.ImagesOn = "alice@labhost"
+	src := head + "[[vm]]\nname = \"r1\"\nkind = \"iosxe\"\nimage = \"/srv/c8000v.qcow2\"\n"
+	l, err := Parse("lab.toml", []byte(src), t.TempDir(), env)
+	if err != nil {
+		t.Fatalf("an absolute image path that is not here: %v", err)
+	}
+	if l.VMs[0].Image.Disk != "/srv/c8000v.qcow2" {
+		t.Errorf("image %+v", l.VMs[0].Image)
+	}
+	rel := head + "[[vm]]\nname = \"r1\"\nkind = \"iosxe\"\nimage = \"c8000v.qcow2\"\n"
+	ps := problemsOf(t, rel, t.TempDir(), env)
+	if len(ps) != 1 || !strings.Contains(ps[0].Msg, "is relative, but the lab runs on alice@labhost") || !strings.Contains(ps[0].Fix, "scp c8000v.qcow2 alice@labhost:") {
+		t.Errorf("relative image for a remote lab: %v", ps)
+	}
+	server := fakeEnv(8000)
+	server.CopyFrom = "alice@labhost"
+	ps = problemsOf(t, src, t.TempDir(), server)
+	if len(ps) != 1 || !strings.Contains(ps[0].Msg, "image file /srv/c8000v.qcow2: no such file") ||
+		ps[0].Fix != "copy it to this server first, from your machine: scp c8000v.qcow2 alice@labhost:/srv/c8000v.qcow2" {
+		t.Errorf("missing image on the server: %v", ps)
+	}
+	day0 := head + "[[vm]]\nname = \"vm1\"\nday0 = \"cfg/u.yaml\"\n"
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "cfg"), 0o755)
+	writeFile(t, dir, "cfg/u.yaml", "#cloud-config\n", 0o644)
+	if l, err := Parse("lab.toml", []byte(day0), dir, env); err != nil || l.VMs[0].Day0Given != "cfg/u.yaml" || l.VMs[0].Day0 != filepath.Join(dir, "cfg/u.yaml") {
+		t.Errorf("day0 as written: %+v %v", l, err)
+	}
+}

@@ -276,7 +276,11 @@ func (p *parser) resolveImage(img string) imageResult {
 	if isImagePath(img) {
 		abs, msg, fix := p.checkFile("image file", img, true)
 		if msg != "" && p.env.CopyFrom != "" && errors.Is(p.lastFileErr, fs.ErrNotExist) {
-			fix = fmt.Sprintf("copy it to this server first, from your machine: scp %s %s:%s", filepath.Base(abs), p.env.CopyFrom, abs)
+			want := img
+			if !filepath.IsAbs(want) {
+				want = filepath.Join(p.dir, img)
+			}
+			fix = fmt.Sprintf("copy it to this server first, from your machine: scp %s %s:%s", filepath.Base(want), p.env.CopyFrom, want)
 		}
 		if msg != "" {
 			return imageResult{msg: msg, fix: fix}
