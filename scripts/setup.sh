@@ -6,8 +6,8 @@ set -euo pipefail
 
 die() { echo "cloonix setup: $*" >&2; exit 1; }
 
-# Debian packages: qemu and its tools, the OpenSSH client (and server: the remote-server tests log in to one), what the image builder and the tests use.
-CLOONIX_PACKAGES=(qemu-system-x86 qemu-utils openssh-client openssh-server rsync busybox-static e2fsprogs cpio
+# Debian packages: qemu and its tools, the OpenSSH client, what the image builder and the tests use.
+CLOONIX_PACKAGES=(qemu-system-x86 qemu-utils openssh-client rsync busybox-static e2fsprogs cpio
 	binutils apt-utils iproute2 ansible python3-paramiko genisoimage ca-certificates)
 
 setup_packages() {
@@ -36,6 +36,39 @@ setup_packages() {
 		echo "cloonix setup: installing ${missing[*]}"
 		DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
 			die "apt-get install ${missing[*]} failed"
+	fi
+}
+
+# Packages only the tests need: openssh-server, whose sshd the remote-server tests start themselves on
+# 127.0.0.1 with their own config. Installing it must not start or enable the system's sshd (a new service on
+# port 22 of the user's machine): a policy-rc.d refuses the start while it installs, and the unit is disabled
+# again. A machine that already had it is left as it was.
+CLOONIX_TEST_PACKAGES=(openssh-server)
+
+setup_test_packages() {
+	local missing=()
+	for p in "${CLOONIX_TEST_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	local sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null || die "need root or sudo to install: ${missing[*]}"
+		sudo=(sudo)
+	fi
+	local policy=/usr/sbin/policy-rc.d made=
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\n# cloonix setup: no service starts while the test packages install\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+		"${sudo[@]}" chmod 755 "$policy"
+		made=1
+	fi
+	echo "cloonix setup: installing ${missing[*]} for the tests (its system service stays stopped and disabled)"
+	local rc=0
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+	[ -z "$made" ] || "${sudo[@]}" rm -f "$policy"
+	[ "$rc" -eq 0 ] || die "apt-get install ${missing[*]} failed"
+	if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+		"${sudo[@]}" systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
 	fi
 }
 
