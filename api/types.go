@@ -54,6 +54,9 @@ type VMStatus struct {
 	ConsoleOffset int64 `json:"console_offset"`
 	// Via is the NAT that reaches the VM's sshd (`cloonix-proxy LAB VIA VM`), "" when none does.
 	Via string `json:"via,omitempty"`
+	// Vsock is set when the VM has a virtio-vsock device: `cloonix-proxy LAB vsock VM` reaches its sshd over it
+	// (the userspace back-end: a helper process next to its qemu).
+	Vsock bool `json:"vsock,omitempty"`
 	// SSHLegacy tells that the VM's ssh server needs SHA-1 key exchange and ssh-rsa (old IOS-XE).
 	SSHLegacy bool `json:"ssh_legacy,omitempty"`
 	// NATDrops counts the VM's new egress connections that a NAT dropped because the VM held its share of

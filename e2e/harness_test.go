@@ -45,6 +45,14 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build:", err)
 		return 1
 	}
+	// The guest images carry cloonix-vsock-bridge, static (the image builder finds it next to cloonix-labd).
+	bridge := exec.Command("go", "build", "-o", env.bin+"/", "../cmd/cloonix-vsock-bridge")
+	bridge.Env = append(os.Environ(), "CGO_ENABLED=0")
+	bridge.Stdout, bridge.Stderr = os.Stdout, os.Stderr
+	if err := bridge.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build cloonix-vsock-bridge:", err)
+		return 1
+	}
 	for _, d := range []string{"run", "state", "config", "home"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
 			fmt.Fprintln(os.Stderr, err)

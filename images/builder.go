@@ -61,6 +61,9 @@ func (b *builder) build(ctx context.Context) (Image, error) {
 	if err := configFiles(root, b.r); err != nil {
 		return Image{}, err
 	}
+	if err := copyHostPrograms(root, b.r.Programs); err != nil {
+		return Image{}, err
+	}
 	libs := libPool{}
 	for _, p := range b.r.Libs {
 		if err := libs.addPackage(filepath.Join(pool, p)); err != nil {

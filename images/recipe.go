@@ -57,6 +57,8 @@ type Recipe struct {
 	// removed from the root tree after Whole and Pick, before the library walk.
 	// A glob that matches nothing fails the build (a stale recipe).
 	Drop []string `json:",omitempty"`
+	// Programs are this project's programs the image carries (cloonix-vsock-bridge), copied from the host.
+	Programs []HostProgram `json:",omitempty"`
 	// Modules are kernel modules the initramfs loads (their dependencies are added).
 	Modules []string
 	// LateModules are kernel modules the root system may load later (CD-ROM for a
@@ -141,7 +143,10 @@ func tinyRecipe() Recipe {
 		Modules: []string{
 			"virtio_pci", "virtio_blk", "virtio_net", "virtio_rng", "isofs",
 			"button", "evdev",
+			// virtio-vsock, for cloonix-vsock-bridge (the host reaches sshd when the network is down).
+			"vmw_vsock_virtio_transport",
 		},
+		Programs: []HostProgram{{Name: "cloonix-vsock-bridge", Path: "/usr/sbin/cloonix-vsock-bridge"}},
 		LateModules: []string{"ata_piix", "sr_mod"},
 		Append:      tinyAppend,
 	}
@@ -219,6 +224,13 @@ func (r Recipe) Key(versions map[string]string) (string, error) {
 	})
 	if err != nil {
 		return "", fmt.Errorf("hash guest files: %w", err)
+	}
+	for _, p := range r.Programs {
+		sum, err := hostProgramHash(p.Name)
+		if err != nil {
+			return "", fmt.Errorf("image %s: %w", r.Name, err)
+		}
+		fmt.Fprintf(h, "program %s %s\n", p.Name, sum)
 	}
 	pkgs := make([]string, 0, len(versions))
 	for p := range versions {

@@ -41,6 +41,8 @@ type Host struct {
 	Via string
 	// SSHLegacy allows SHA-1 key exchange and ssh-rsa (old IOS-XE).
 	SSHLegacy bool
+	// Vsock is set when the VM has a virtio-vsock device: a host no NAT reaches goes over vsock.
+	Vsock bool
 }
 
 // Options describe the inventory of one lab.
@@ -51,6 +53,9 @@ type Options struct {
 	RSAKey     string
 	KnownHosts string // the lab's known_hosts (OpenSSH hosts)
 	Proxy      string // the proxy command; "cloonix-proxy" (found on PATH) if empty
+	// Vsock sends every host that has a vsock device over vsock, even where a NAT reaches it (for a lab
+	// whose networks are down or under test).
+	Vsock bool
 }
 
 // FromLab gathers the options for a resolved lab whose state (keys, known_hosts) is in stateDir.
@@ -62,7 +67,7 @@ func FromLab(l *lab.Lab, stateDir string) Options {
 		KnownHosts: filepath.Join(stateDir, "known_hosts"),
 	}
 	for _, v := range l.VMs {
-		h := Host{Name: v.Name, Kind: v.Kind, SSHLegacy: v.SSHLegacy}
+		h := Host{Name: v.Name, Kind: v.Kind, SSHLegacy: v.SSHLegacy, Vsock: v.Vsock}
 		if n, ok := l.ManagementNAT(v.Name); ok {
 			h.Via = n.Name
 		}
@@ -104,6 +109,9 @@ func Render(o Options) ([]byte, error) {
 	for _, h := range o.Hosts {
 		if h.Kind == nil {
 			return nil, fmt.Errorf("inventory: vm %s has no kind", h.Name)
+		}
+		if h.Vsock && (h.Via == "" || o.Vsock) {
+			h.Via = sshsetup.VsockVia
 		}
 		if h.Via == "" {
 			unreachable = append(unreachable, h.Name)

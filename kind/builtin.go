@@ -63,7 +63,7 @@ func projectGuest(k Kind) *Kind {
 	k.DefaultBootTimeout, k.StopTimeout = 2*time.Minute, 30*time.Second
 	// The initramfs prints its first line about 1.5 s after qemu starts under TCG; under KVM, sooner.
 	k.KVMSilenceLimit = 10 * time.Second
-	k.NeedsKernel, k.VirtioRNG = true, true
+	k.NeedsKernel, k.VirtioRNG, k.Vsock = true, true, true
 	return &k
 }
 

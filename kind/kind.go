@@ -124,6 +124,9 @@ type Kind struct {
 	// VirtioRNG gives the guest a virtio-rng device. The project's Linux guests need it: under TCG their
 	// entropy pool fills slowly, and sshd makes its host key at boot (a purged overlay gets a new one).
 	VirtioRNG bool
+	// Vsock is true when the kind's images run cloonix-vsock-bridge (vsock port 22 to the guest's sshd), so
+	// a VM of it gets a virtio-vsock device by default (`cloonix-proxy LAB vsock VM`; lab file: vsock).
+	Vsock bool
 
 	// TCGCPU is qemu's -cpu model under TCG; "" keeps qemu's default (qemu64, enough for the project's
 	// Linux guests). IOS-XE needs SSSE3 and SSE4.x, which qemu64 lacks, and every reference launcher boots it

@@ -36,6 +36,7 @@ type VM struct {
 	Day0        string // absolute path of the day-0 file, or ""
 	Day0Given   string // the day-0 file as the lab file writes it (relative or absolute), or ""
 	SSHLegacy   bool   // allow SHA-1 key exchange and ssh-rsa when connecting
+	Vsock       bool   // a virtio-vsock device, reached as `cloonix-proxy LAB vsock VM` (default: the kind's)
 	BootTimeout time.Duration
 }
 

@@ -152,6 +152,15 @@ func (p *parser) vm(t map[string]any, base []string, l *Lab, seen map[string]pos
 		}
 		vm.SSHLegacy = b
 	}
+	vm.Vsock = k.Vsock
+	if b, ok := p.boolean(t, base, "vsock"); ok {
+		if b && !k.Vsock {
+			p.keyProblem(child(base, "vsock"), fmt.Sprintf("kind %s has no vsock (its images run no vsock bridge)", k.Name),
+				"remove vsock; reach it through a NAT")
+			good = false
+		}
+		vm.Vsock = b
+	}
 	vm.BootTimeout = k.DefaultBootTimeout
 	if s, ok := p.str(t, base, "boot_timeout", `boot_timeout = "15m"`); ok {
 		d, err := time.ParseDuration(s)

@@ -59,6 +59,7 @@ func (d *Daemon) VMs(ctx context.Context) ([]api.VMStatus, error) {
 			Console:       r.serialPath(),
 			ConsoleOffset: r.logOffset,
 			SSHLegacy:     r.spec.SSHLegacy,
+			Vsock:         r.vsockOn(),
 		}
 		if n, ok := d.lab.ManagementNAT(name); ok {
 			st.Via = n.Name
@@ -115,6 +116,9 @@ func (d *Daemon) Leases(ctx context.Context) ([]api.Lease, error) {
 
 // Dial implements api.Backend: a TCP connection into a VM through the named NAT entity (network.dial).
 func (d *Daemon) Dial(ctx context.Context, entity, host string, port uint16) (net.Conn, error) {
+	if entity == vsockVia {
+		return d.dialVsock(ctx, host, port)
+	}
 	return d.net.dial(ctx, entity, host, port)
 }
 

@@ -44,6 +44,9 @@ type Options struct {
 	ProbeImage func(ctx context.Context) (lab.ImageRef, error)
 	// AccelCache is the accelerator probe's cache file (labpath.AccelCache); "" means no cache: probe every time.
 	AccelCache string
+	// VsockHelper is the command (argv prefix) that runs a VM's vsock back-end (`cloonix-labd
+	// vsock-backend`); it gets --vhost, --ctl and --cid. Empty: no VM gets a vsock device.
+	VsockHelper []string
 }
 
 // Daemon runs one lab. Create it with New and run it with Run.

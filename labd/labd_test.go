@@ -128,7 +128,7 @@ func TestSSHConfigFromKinds(t *testing.T) {
 	}
 	st := "/home/u/.local/state/cloonix/nemo/"
 	o := sshsetup.ConfigOptions{Lab: l.Name, Keys: sshsetup.Keys{Ed25519Path: st + "id_ed25519", RSAPath: st + "id_rsa"},
-		KnownHosts: st + "known_hosts", Entries: sshEntries(l)}
+		KnownHosts: st + "known_hosts", Entries: (&Daemon{lab: l}).sshEntries()}
 	plain := filepath.Join(t.TempDir(), "ssh_config")
 	if err := sshsetup.WriteSSHConfigs(plain, plain+".fdpass", o); err != nil {
 		t.Fatal(err)

@@ -162,7 +162,14 @@ func (n *network) dial(ctx context.Context, entity, host string, port uint16) (n
 	nat, ok := n.nats[entity]
 	cfg, _ := d.lab.NAT(entity)
 	if !ok || cfg == nil {
-		return nil, d.fail(api.ErrUnknownEntity, "no entity named %q (known: %s)", entity, nameList(slices.Sorted(maps.Keys(n.nats))))
+		known := slices.Sorted(maps.Keys(n.nats))
+		for _, r := range d.vms {
+			if r.vsockOn() {
+				known = append(known, vsockVia)
+				break
+			}
+		}
+		return nil, d.fail(api.ErrUnknownEntity, "no entity named %q (known: %s)", entity, nameList(known))
 	}
 	r, ok := d.vms[labpath.VMOfHost(host, d.lab.Name)]
 	if !ok {

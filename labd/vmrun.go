@@ -157,6 +157,12 @@ func (r *vmRun) launch(ctx context.Context) error {
 	r.mu.Lock()
 	spec := r.buildSpec()
 	r.mu.Unlock()
+	if r.vsockOn() {
+		if err := r.startVsock(); err != nil {
+			return err
+		}
+		spec.Vsock = r.d.dirs.VhostSocket(r.spec.Name)
+	}
 	offset := fileSize(r.consoleLogPath())
 	// The record is written as soon as qemu runs, before the wait for QMP: a daemon killed during the wait
 	// leaves a qemu the next one adopts, never one it starts a second time.

@@ -74,6 +74,12 @@ func (d Dirs) QMPSocket(vm string) string { return filepath.Join(d.Runtime, vm+"
 // SerialSocket is the serial console socket of a VM.
 func (d Dirs) SerialSocket(vm string) string { return filepath.Join(d.Runtime, vm+".serial") }
 
+// VhostSocket is the vhost-user socket of a VM's vsock back-end (the helper listens, qemu connects).
+func (d Dirs) VhostSocket(vm string) string { return filepath.Join(d.Runtime, vm+".vhost") }
+
+// VsockControl is the control socket of a VM's vsock back-end, where the daemon asks for streams.
+func (d Dirs) VsockControl(vm string) string { return filepath.Join(d.Runtime, vm+".vsock") }
+
 // QemuPID is the pid file qemu writes for a VM.
 func (d Dirs) QemuPID(vm string) string { return filepath.Join(d.Runtime, vm+".pid") }
 
@@ -125,6 +131,9 @@ func (d Dirs) ConsoleLog(vm string) string { return filepath.Join(d.VMDir(vm), "
 
 // QemuLog is qemu's own stdout and stderr for a VM.
 func (d Dirs) QemuLog(vm string) string { return filepath.Join(d.VMDir(vm), "qemu.log") }
+
+// VsockLog is the log of a VM's vsock back-end.
+func (d Dirs) VsockLog(vm string) string { return filepath.Join(d.VMDir(vm), "vsock.log") }
 
 // QemuRecord is the record of a VM's running qemu (pid, start time, console offset), by which a new daemon
 // adopts it. With vm "*" it is a filepath.Glob pattern for every VM's record.

@@ -12,12 +12,12 @@
 //	runtime root  $XDG_RUNTIME_DIR/cloonix, else $TMPDIR/cloonix-EUID (os.TempDir)
 //	  accel.json                   the accelerator probe's cache (until reboot)
 //	  _ssh/m-<key>.mux <server>-<key>.sock <server>-<key>.lock   remote servers: ssh masters and forwards
-//	  <lab>/ctl.sock labd.pid labd.lock <vm>.qmp <vm>.serial <vm>-<nic>.sock
+//	  <lab>/ctl.sock labd.pid labd.lock <vm>.qmp <vm>.serial <vm>-<nic>.sock <vm>.vhost <vm>.vsock
 //	state root    $XDG_STATE_HOME/cloonix, else $HOME/.local/state/cloonix
 //	  proxy.log                    cloonix-proxy's errors for names that are no lab
 //	  <lab>/id_ed25519 id_rsa known_hosts ssh_config ssh_config.fdpass inventory.yml console_password
 //	  <lab>/leases-<nat>.json labd.log proxy.log
-//	  <lab>/vms/<vm>/disk.qcow2 day0.iso console.log qemu.log qemu.json
+//	  <lab>/vms/<vm>/disk.qcow2 day0.iso console.log qemu.log qemu.json vsock.log
 //	client config $XDG_CONFIG_HOME/cloonix/config.toml, else $HOME/.config/cloonix/config.toml
 //	image cache   $XDG_CACHE_HOME/cloonix/images, else $HOME/.cache/cloonix/images
 //

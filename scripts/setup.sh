@@ -88,6 +88,8 @@ setup_go() {
 setup_build() {
 	mkdir -p bin
 	go build -o bin/ ./cmd/... || die "go build failed"
+	# The guest images carry cloonix-vsock-bridge: static, the guest's libraries are not the host's.
+	CGO_ENABLED=0 go build -o bin/ ./cmd/cloonix-vsock-bridge || die "go build cloonix-vsock-bridge failed"
 	export PATH="$PWD/bin:$PATH"
 }
 

@@ -29,15 +29,28 @@ type HostEntry struct {
 	// IdentitiesOnly offers only the lab's keys, not the agent's, for servers that allow few
 	// authentication attempts (kind.Kind.SSHIdentitiesOnly: IOS allows 3).
 	IdentitiesOnly bool
+	// Vsock adds a second alias, NAME.vsock, that reaches the VM over virtio-vsock (its network may be down).
+	Vsock bool
 }
 
-// EntryFor is the entry of VM name of kind k, reached through NAT via ("" when no NAT reaches it), with
-// legacy set when the VM's ssh server needs SHA-1 key exchange and ssh-rsa: the one place the entry is
-// made from the kind's data, for the daemon's ssh_config and a remote client's.
-func EntryFor(name string, k *kind.Kind, via string, legacy bool) HostEntry {
-	return HostEntry{Name: name, User: k.SSHUser, Via: via, LegacyAlgorithms: legacy, SCPLegacy: k.SCPLegacy,
+// EntryFor is the entry of VM name of kind k, reached through NAT via ("" when no NAT reaches it) and, with
+// vsock, over virtio-vsock too; legacy is set when the VM's ssh server needs SHA-1 key exchange and ssh-rsa.
+// A VM no NAT reaches but vsock does is reached over vsock. It is the one place the entry is made from the
+// kind's data, for the daemon's ssh_config and a remote client's.
+func EntryFor(name string, k *kind.Kind, via string, vsock, legacy bool) HostEntry {
+	e := HostEntry{Name: name, User: k.SSHUser, Via: via, Vsock: vsock, LegacyAlgorithms: legacy, SCPLegacy: k.SCPLegacy,
 		SSHRSA: k.SSHRSA, IdentitiesOnly: k.SSHIdentitiesOnly}
+	if via == "" && vsock {
+		e.Via, e.Vsock = VsockVia, false
+	}
+	return e
 }
+
+// VsockVia is the entity that reaches a VM over virtio-vsock (`cloonix-proxy LAB vsock VM`).
+const VsockVia = "vsock"
+
+// VsockSuffix makes a VM's second Host alias, the path over vsock: `ssh vm1.vsock`.
+const VsockSuffix = ".vsock"
 
 // RSAFirst reports whether the entry tries the lab's RSA key before its ed25519 key.
 func (e HostEntry) RSAFirst() bool { return e.LegacyAlgorithms || e.SSHRSA }
@@ -64,6 +77,14 @@ var configTemplate string
 
 var tmpl = template.Must(template.New("ssh_config").Funcs(template.FuncMap{
 	"q": quoteArg,
+	// dict gives the host block its entry, alias, entity and proxy target: "E", entry, "Alias", …
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	},
 }).Parse(configTemplate))
 
 // WriteSSHConfigs writes the lab's two ssh_config variants (0644, atomically): at plain, one whose

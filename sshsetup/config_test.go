@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cloonix-go/cloonix/kind"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -95,5 +97,36 @@ func TestWriteSSHConfigs(t *testing.T) {
 	}
 	if got := IncludeLine("/a b/ssh_config"); got != `Include "/a b/ssh_config"` {
 		t.Errorf("IncludeLine = %q", got)
+	}
+}
+
+// TestVsockEntries: a VM with vsock gets a second alias NAME.vsock over vsock (same host key), and one no
+// NAT reaches is reached over vsock under its own name.
+func TestVsockEntries(t *testing.T) {
+	k, err := kind.Lookup("linux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := ConfigOptions{Lab: "nemo", Keys: Keys{Ed25519Path: "/s/id_ed25519", RSAPath: "/s/id_rsa"}, KnownHosts: "/s/known_hosts",
+		Entries: []HostEntry{EntryFor("vm1", k, "nat", true, false), EntryFor("vm2", k, "", true, false), EntryFor("vm3", k, "nat", false, false)}}
+	b, err := renderSSHConfig(o, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(b)
+	for _, want := range []string{
+		"\nHost vm1\n    User root\n    ProxyCommand cloonix-proxy nemo nat %n\n",
+		"\nHost vm1.vsock\n    User root\n    ProxyCommand cloonix-proxy nemo vsock vm1\n",
+		"    HostKeyAlias vm1\n",
+		"\nHost vm2\n    User root\n    ProxyCommand cloonix-proxy nemo vsock %n\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("ssh_config lacks %q:\n%s", want, got)
+		}
+	}
+	for _, not := range []string{"Host vm2.vsock", "Host vm3.vsock"} {
+		if strings.Contains(got, not) {
+			t.Errorf("ssh_config has %q:\n%s", not, got)
+		}
 	}
 }

@@ -68,6 +68,10 @@ type Spec struct {
 	SerialSocket string // serial console UNIX socket (qemu listens; one client at a time)
 	SerialLog    string // every byte of the serial console is appended here
 	PIDFile      string // optional qemu -pidfile
+	// Vsock is the vhost-user socket of the VM's virtio-vsock back-end (a helper that listens there before
+	// qemu starts; qemu connects), "" for no vsock device. The guest's RAM is then a shared memfd, which the
+	// back-end maps.
+	Vsock string
 }
 
 // maxSocketPath is the longest UNIX socket path Linux accepts (sun_path minus the NUL).
@@ -176,7 +180,13 @@ func cpuArgs(machine, accel string) []string {
 // the configuration AccelProbe boots.
 func (s Spec) Args() []string {
 	a := []string{"-name", "guest=" + esc(s.Name) + ",process=cloonix-" + esc(s.Name)}
-	a = append(a, cpuArgs(s.machine(), s.Accel)...)
+	machine := s.machine()
+	if s.Vsock != "" {
+		// vhost-user needs the guest's RAM in a file it can map: a memfd, shared.
+		machine += ",memory-backend=mem0"
+		a = append(a, "-object", "memory-backend-memfd,id=mem0,size="+strconv.Itoa(s.MemoryMiB)+"M,share=on")
+	}
+	a = append(a, cpuArgs(machine, s.Accel)...)
 	if s.Accel == "tcg" && s.TCGCPU != "" {
 		a = append(a, "-cpu", s.TCGCPU)
 	}
@@ -218,6 +228,9 @@ func (s Spec) Args() []string {
 			"-netdev", "stream,id="+n.ID+",server=on,addr.type=unix,addr.path="+esc(n.Socket),
 			"-device", s.nicModel()+",netdev="+n.ID+",mac="+n.MAC.String(),
 		)
+	}
+	if s.Vsock != "" {
+		a = append(a, "-chardev", "socket,id=vsock0,path="+esc(s.Vsock), "-device", "vhost-user-vsock-pci,chardev=vsock0")
 	}
 	return a
 }

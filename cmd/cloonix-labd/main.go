@@ -77,6 +77,7 @@ func newApp() *cli.App {
 			inventoryCommand(),
 			configCommand(),
 			remoteServerCommand(),
+			vsockBackendCommand(),
 		},
 	}
 	addGlobalFlags(app.Commands)

@@ -365,14 +365,14 @@ func writeClientFiles(ctx context.Context, t target, client *api.Client, say boo
 		if err != nil {
 			return fmt.Errorf("server %s: VM %s: %w", t.name, v.Name, err)
 		}
-		entries = append(entries, sshsetup.EntryFor(v.Name, k, v.Via, v.SSHLegacy))
+		entries = append(entries, sshsetup.EntryFor(v.Name, k, v.Via, v.Vsock, v.SSHLegacy))
 	}
 	slices.SortFunc(entries, func(a, b sshsetup.HostEntry) int { return strings.Compare(a.Name, b.Name) })
 	o := sshsetup.ConfigOptions{Lab: t.name, Keys: keys, KnownHosts: t.dirs.KnownHosts(), Entries: entries}
 	if err := sshsetup.WriteSSHConfigs(t.dirs.SSHConfig(), t.dirs.FdpassSSHConfig(), o); err != nil {
 		return fmt.Errorf("server %s: %w", t.name, err)
 	}
-	inv, err := renderInventory(ctx, t, client)
+	inv, err := renderInventory(ctx, t, client, false)
 	if err != nil {
 		return err
 	}

@@ -231,8 +231,12 @@ func serveLab(ctx context.Context, l *lab.Lab, dirs labpath.Dirs, extraKeys stri
 		}
 		userKeys = append(userKeys, keys...)
 	}
-	d, err := labd.New(labd.Options{Lab: l, Dirs: dirs, Log: log, Ready: ready, UserKeys: userKeys,
-		ProbeImage: probeImage, AccelCache: labpath.AccelCache()})
+	opts := labd.Options{Lab: l, Dirs: dirs, Log: log, Ready: ready, UserKeys: userKeys,
+		ProbeImage: probeImage, AccelCache: labpath.AccelCache()}
+	if exe, err := os.Executable(); err == nil {
+		opts.VsockHelper = []string{exe, "vsock-backend"}
+	}
+	d, err := labd.New(opts)
 	if err != nil {
 		ready(err)
 		return err

@@ -60,17 +60,22 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 				done = false
 				continue
 			}
-			nat, hasNAT := l.ManagementNAT(v.Name)
-			if !hasNAT || sshOK[v.Name] {
+			via, reachable := readyVia(l, v)
+			if !reachable || sshOK[v.Name] {
 				continue
 			}
 			if !login.bannerOK[v.Name] {
-				if !sshAnswers(ctx, sock, nat.Name, v.Name) {
+				switch {
+				case sshAnswers(ctx, sock, via, v.Name):
+					fmt.Printf("%s %-12s sshd answers through %s\n", stamp(), v.Name, via)
+				case via != lab.VsockEntity && v.Vsock && sshAnswers(ctx, sock, lab.VsockEntity, v.Name):
+					// An adopted VM whose network the user took down is still reachable, over vsock.
+					fmt.Printf("%s %-12s sshd answers over vsock, not through %s (is its network down?)\n", stamp(), v.Name, via)
+				default:
 					done = false
 					continue
 				}
 				login.bannerOK[v.Name] = true
-				fmt.Printf("%s %-12s sshd answers through %s\n", stamp(), v.Name, nat.Name)
 			}
 			ok, err := login.try(ctx, v.Name)
 			if err != nil {
@@ -89,13 +94,13 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 		case <-ctx.Done():
 			interrupted := errors.Is(ctx.Err(), context.Canceled)
 			for _, v := range last {
-				nat, hasNAT := l.ManagementNAT(v.Name)
-				if v.State == api.StateRunning && (!hasNAT || sshOK[v.Name]) {
+				via, reachable := readyVia(l, v)
+				if v.State == api.StateRunning && (!reachable || sshOK[v.Name]) {
 					continue
 				}
 				what := "state " + string(v.State)
 				if v.State == api.StateRunning {
-					what = "its sshd does not answer through " + nat.Name
+					what = "its sshd does not answer through " + via
 					if login.bannerOK[v.Name] {
 						what = "its sshd answers but the key login does not work yet: " + login.last[v.Name]
 					}
@@ -114,6 +119,18 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 	}
 }
 
+// readyVia is the entity through which up checks a running VM's sshd: its management NAT, else vsock
+// when it has a vsock device; false when neither reaches it.
+func readyVia(l *lab.Lab, v api.VMStatus) (string, bool) {
+	if nat, ok := l.ManagementNAT(v.Name); ok {
+		return nat.Name, true
+	}
+	if v.Vsock {
+		return lab.VsockEntity, true
+	}
+	return "", false
+}
+
 // consoleReport gives a VM's last console lines, or, when its console stayed empty, which accelerator ran
 // it and what to try.
 func consoleReport(dirs labpath.Dirs, v api.VMStatus) string {
@@ -128,7 +145,7 @@ func consoleReport(dirs labpath.Dirs, v api.VMStatus) string {
 	return fmt.Sprintf("its console stayed empty under %s (%s); %s", v.Accel, v.AccelReason, hint)
 }
 
-// sshAnswers tells whether the VM's port 22 sends an SSH banner through the NAT.
+// sshAnswers tells whether the VM's port 22 sends an SSH banner through the entity (a NAT, or vsock).
 func sshAnswers(ctx context.Context, sock, nat, vmName string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
