@@ -146,7 +146,7 @@ func tinyRecipe() Recipe {
 			// virtio-vsock, for cloonix-vsock-bridge (the host reaches sshd when the network is down).
 			"vmw_vsock_virtio_transport",
 		},
-		Programs: []HostProgram{{Name: "cloonix-vsock-bridge", Path: "/usr/sbin/cloonix-vsock-bridge"}},
+		Programs:    []HostProgram{{Name: "cloonix-vsock-bridge", Path: "/usr/sbin/cloonix-vsock-bridge"}},
 		LateModules: []string{"ata_piix", "sr_mod"},
 		Append:      tinyAppend,
 	}

@@ -96,14 +96,14 @@ const (
 )
 
 type ring struct {
-	num              uint16
+	num               uint16
 	desc, used, avail uint64 // qemu addresses
-	addrSet          bool
-	base             uint16
-	kick, call       *os.File
-	enabled          bool
-	q                *virtq.Queue // non-nil while attached
-	kickStop         chan struct{}
+	addrSet           bool
+	base              uint16
+	kick, call        *os.File
+	enabled           bool
+	q                 *virtq.Queue // non-nil while attached
+	kickStop          chan struct{}
 }
 
 // session is one front-end connection.

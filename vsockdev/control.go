@@ -132,4 +132,3 @@ func DialControl(ctx context.Context, path string, port uint32) (net.Conn, error
 	_ = c.SetDeadline(time.Time{})
 	return c, nil
 }
-

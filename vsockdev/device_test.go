@@ -16,12 +16,12 @@ import (
 // guest plays the Linux driver on two rings in one region of fake guest memory: it posts rx buffers, reads
 // what the device wrote into them, and puts packets on the tx ring.
 type guest struct {
-	t    *testing.T
-	mem  *virtq.Memory
-	data []byte
-	d    *Device
-	rx   ringState
-	tx   ringState
+	t       *testing.T
+	mem     *virtq.Memory
+	data    []byte
+	d       *Device
+	rx      ringState
+	tx      ringState
 	seen    uint16 // rx used entries read
 	bufs    map[uint16]uint64
 	pending []packet
@@ -72,7 +72,7 @@ func (g *guest) offer(r *ringState, head uint16) {
 
 // postRx posts n rx buffers of 3776 bytes (what Linux 6.1 posts: one writable descriptor).
 func (g *guest) postRx(n int) {
-	g.d.mu.Lock() // guest memory is shared with the device: in the test, under its lock
+	g.d.mu.Lock()                          // guest memory is shared with the device: in the test, under its lock
 	n = min(n, qnum-int(g.rx.next-g.seen)) // never more than the ring holds
 	for i := 0; i < n; i++ {
 		slot := g.rx.free % qnum
