@@ -121,7 +121,7 @@ func printStatus(r statusReport) {
 	fmt.Printf("lab %s: daemon pid %d, up %s\n", r.Lab.Name, r.Lab.PID, time.Since(r.Lab.StartedAt).Round(time.Second))
 	fmt.Printf("accelerator: %s (%s)\n\n", r.Lab.Accel, r.Lab.AccelReason)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "VM\tKIND\tSTATE\tACCEL\tPID\tMEMORY\tCPUS\tADDRESS")
+	fmt.Fprintln(w, "VM\tKIND\tSTATE\tACCEL\tPID\tMEMORY\tCPUS\tADDRESS\tVSOCK")
 	for _, v := range r.VMs {
 		pid := "-"
 		if v.PID != 0 {
@@ -131,7 +131,11 @@ func printStatus(r statusReport) {
 		if ip == "" {
 			ip = "-"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d MiB\t%d\t%s\n", v.Name, v.Kind, v.State, v.Accel, pid, v.MemoryMiB, v.CPUs, ip)
+		vsock := "-"
+		if v.Vsock {
+			vsock = "userspace" // the vhost-user back-end next to the VM's qemu (no /dev/vhost-vsock)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d MiB\t%d\t%s\t%s\n", v.Name, v.Kind, v.State, v.Accel, pid, v.MemoryMiB, v.CPUs, ip, vsock)
 	}
 	w.Flush()
 	// A VM whose accelerator has its own story (restarted under TCG by the watchdog, adopted from a daemon
