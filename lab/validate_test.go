@@ -269,3 +269,20 @@ func TestRemoteImages(t *testing.T) {
 		t.Errorf("day0 as written: %+v %v", l, err)
 	}
 }
+
+// TestVsockKey: vsock defaults to the kind's, may be turned off, not on where the kind has none; no NAT may be
+// named vsock.
+func TestVsockKey(t *testing.T) {
+	l, err := Parse("lab.toml", []byte(head+"[[vm]]\nname = \"a\"\n[[vm]]\nname = \"b\"\nvsock = false\n"), t.TempDir(), fakeEnv(8000))
+	if err != nil || !l.VMs[0].Vsock || l.VMs[1].Vsock {
+		t.Fatalf("%+v %v", l, err)
+	}
+	ps := problemsOf(t, head+"[[vm]]\nname = \"r1\"\nkind = \"iosxe\"\nimage = \"/x.qcow2\"\nvsock = true\n", t.TempDir(), Env{ImagesOn: "a@b"})
+	if len(ps) != 1 || !strings.Contains(ps[0].Msg, "kind iosxe has no vsock") {
+		t.Errorf("vsock on iosxe: %v", ps)
+	}
+	ps = problemsOf(t, "version = 1\nname = \"nemo\"\n[nat]\nname = \"vsock\"\n[[vm]]\nname = \"a\"\n", t.TempDir(), fakeEnv(8000))
+	if len(ps) != 1 || !strings.Contains(ps[0].Msg, `NAT name "vsock" is taken`) {
+		t.Errorf("NAT named vsock: %v", ps)
+	}
+}

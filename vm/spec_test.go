@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -130,5 +131,25 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want an error containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestArgsVsock: a VM with a vsock back-end gets shared memfd RAM (what vhost-user maps) and the
+// vhost-user-vsock device on the back-end's socket; without one, neither.
+func TestArgsVsock(t *testing.T) {
+	s := goldenSpecs(t)["linux_tcg"]
+	if a := strings.Join(s.Args(), " "); strings.Contains(a, "vsock") || strings.Contains(a, "memory-backend") {
+		t.Fatalf("argv without Vsock has vsock bits: %s", a)
+	}
+	s.Vsock = "/run/user/1000/cloonix/nemo/r1.vhost"
+	a := strings.Join(s.Args(), " ")
+	for _, want := range []string{
+		"-object memory-backend-memfd,id=mem0,size=" + strconv.Itoa(s.MemoryMiB) + "M,share=on",
+		"-machine pc,memory-backend=mem0 -accel tcg",
+		"-chardev socket,id=vsock0,path=/run/user/1000/cloonix/nemo/r1.vhost -device vhost-user-vsock-pci,chardev=vsock0",
+	} {
+		if !strings.Contains(a, want) {
+			t.Errorf("argv lacks %q:\n%s", want, a)
+		}
 	}
 }
