@@ -322,6 +322,22 @@ func TestRemoteServerFailures(t *testing.T) {
 	h.writeClientServer(t, "nolab", u.Name)
 	both("nolab", "server nolab: lab nolab is not up on clxf@labhost; start it with: cloonix-labd --server nolab up LABFILE")
 
+	// Through a jump host (ProxyJump, the server itself here): the master keeps a ProxyCommand child that
+	// holds ssh's stderr; the first dial must still answer at once, with the lab's state.
+	labhostBlock, _, _ := strings.Cut(string(base), "\nHost *")
+	jump := "Host labhost\n\tProxyJump " + u.Name + "@jumphost\n\n" + strings.Replace(labhostBlock, "Host labhost", "Host jumphost", 1) + "\n" + string(base)
+	jp := filepath.Join(dir, "jump.ssh_config")
+	os.WriteFile(jp, []byte(jump), 0o600)
+	jv := *h
+	jv.SSHConfig = jp
+	jv.writeClientServer(t, "jumped", u.Name)
+	killMasters(t)
+	start := time.Now()
+	both("jumped", "server jumped: lab jumped is not up on clxf@labhost; start it with: cloonix-labd --server jumped up LABFILE")
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("two first dials through a jump host took %s", d)
+	}
+
 	// The server's binary: missing, then built for an older and a newer protocol.
 	labdBin := filepath.Join(h.BinDir, "cloonix-labd")
 	saved := labdBin + ".saved"

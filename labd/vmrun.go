@@ -157,8 +157,10 @@ func (r *vmRun) launch(ctx context.Context) error {
 	r.mu.Lock()
 	spec := r.buildSpec()
 	r.mu.Unlock()
+	var helper *os.Process
 	if r.vsockOn() {
-		if err := r.startVsock(); err != nil {
+		var err error
+		if helper, err = r.startVsock(); err != nil {
 			return err
 		}
 		spec.Vsock = r.d.dirs.VhostSocket(r.spec.Name)
@@ -180,6 +182,9 @@ func (r *vmRun) launch(ctx context.Context) error {
 		r.proc = nil
 		r.mu.Unlock()
 		r.removeRecord()
+		if helper != nil {
+			_ = helper.Kill() // no qemu will connect to it
+		}
 		return fmt.Errorf("vm %s: %w", r.spec.Name, err)
 	}
 	r.setState(api.StateBooting)

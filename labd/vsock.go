@@ -24,19 +24,19 @@ const GuestCID = 3
 // start the helper.
 func (r *vmRun) vsockOn() bool { return r.spec.Vsock && len(r.d.opts.VsockHelper) > 0 }
 
-// startVsock starts the VM's vsock back-end helper, in a session of its own so that it lives as long as the
+// startVsock starts the VM's vsock back-end helper and returns its process, in a session of its own so that it lives as long as the
 // VM's qemu, not as long as this daemon (qemu 7.2 cannot renegotiate vhost-user-vsock with a new back-end),
 // and waits until it listens. The helper ends by itself when qemu hangs up, or when no qemu connects in time.
-func (r *vmRun) startVsock() error {
+func (r *vmRun) startVsock() (*os.Process, error) {
 	vhost, ctl := r.d.dirs.VhostSocket(r.spec.Name), r.d.dirs.VsockControl(r.spec.Name)
 	for _, s := range []string{vhost, ctl} {
 		if err := os.Remove(s); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("vm %s: vsock: %w", r.spec.Name, err)
+			return nil, fmt.Errorf("vm %s: vsock: %w", r.spec.Name, err)
 		}
 	}
 	logf, err := os.OpenFile(r.d.dirs.VsockLog(r.spec.Name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("vm %s: vsock log: %w", r.spec.Name, err)
+		return nil, fmt.Errorf("vm %s: vsock log: %w", r.spec.Name, err)
 	}
 	defer logf.Close()
 	h := r.d.opts.VsockHelper
@@ -44,20 +44,20 @@ func (r *vmRun) startVsock() error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("vm %s: start its vsock back-end: %w", r.spec.Name, err)
+		return nil, fmt.Errorf("vm %s: start its vsock back-end: %w", r.spec.Name, err)
 	}
 	go cmd.Wait() // reap it if it ends while we run
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, err := os.Stat(ctl); err == nil {
 			if _, err := os.Stat(vhost); err == nil {
-				return nil
+				return cmd.Process, nil
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	_ = cmd.Process.Kill()
-	return fmt.Errorf("vm %s: its vsock back-end did not start within 10s (see %s)", r.spec.Name, r.d.dirs.VsockLog(r.spec.Name))
+	return nil, fmt.Errorf("vm %s: its vsock back-end did not start within 10s (see %s)", r.spec.Name, r.d.dirs.VsockLog(r.spec.Name))
 }
 
 // dialVsock opens a stream to a VM's vsock port through its helper.
@@ -82,7 +82,7 @@ func (d *Daemon) dialVsock(ctx context.Context, host string, port uint16) (net.C
 	case errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED):
 		return nil, d.fail(api.ErrNotRunning, "%s: its vsock back-end is not running (see %s); a stop and start of the lab gives it a new one",
 			host, d.dirs.VsockLog(r.spec.Name))
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, vsockdev.ErrTimeout):
 		return nil, d.fail(api.ErrTimeout, "%s did not accept on vsock port %d in time", host, port)
 	}
 	return nil, d.fail(api.ErrRefused, "%s: vsock port %d: %v", host, port, err)

@@ -55,7 +55,7 @@ const helloPrefix = "cloonix-remote "
 // Hello is the first line a remote command prints on its stdout: the protocol it speaks and the version of
 // cloonix-labd (the build's version string).
 func Hello(version string) string {
-	return helloPrefix + protocol + " " + strings.ReplaceAll(version, " ", "_") + "\n"
+	return helloPrefix + protocol + " " + strings.ReplaceAll(termsafe.Line(version, 64), " ", "_") + "\n"
 }
 
 // ExitNotUp is the exit code of a remote command whose lab is not up.
@@ -165,24 +165,54 @@ func (s Server) Reach(ctx context.Context, try func(sock string) error, final fu
 	if err := try(sock); err == nil || final(err) {
 		return err
 	}
-	if sock, err = s.Connect(ctx); err != nil {
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// Another dial may have set it up while this one waited for the lock.
+	if err := try(sock); err == nil || final(err) {
+		return err
+	}
+	if sock, err = s.connectLocked(ctx); err != nil {
 		return err
 	}
 	return try(sock)
 }
 
+// lock takes the lock that serialises setting up the server's master and forwards.
+func (s Server) lock(ctx context.Context) (func(), error) {
+	dir, err := labpath.RemoteDir()
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := lockFile(ctx, labpath.RemoteLock(dir, s.Name, s.key(true)))
+	if err != nil {
+		return nil, s.fail("waiting for another dial to set up the ssh connection: " + err.Error())
+	}
+	return unlock, nil
+}
+
 // Connect sets up (or repairs) the master connection and the forward of the lab's control socket and
 // returns the local socket's path. A lock makes parallel first dials set it up once, one after the other.
 func (s Server) Connect(ctx context.Context) (string, error) {
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	return s.connectLocked(ctx)
+}
+
+// connectLocked is Connect with the lock held.
+func (s Server) connectLocked(ctx context.Context) (string, error) {
 	dir, err := labpath.RemoteDir()
 	if err != nil {
 		return "", err
 	}
-	unlock, err := lockFile(ctx, labpath.RemoteLock(dir, s.Name, s.key(true)))
-	if err != nil {
-		return "", s.fail("lock: " + err.Error())
+	if err := labpath.CheckSocketPath(labpath.RemoteControlPath(dir, s.key(false)) + ".XXXXXXXXXXXXXXXX"); err != nil {
+		return "", s.fail("the ssh ControlPath (with the suffix ssh adds while it makes it): " + err.Error())
 	}
-	defer unlock()
 	out, err := s.call(ctx, dir, "socket", "--lab", s.Lab)
 	if err != nil {
 		return "", err
@@ -227,33 +257,46 @@ func (s Server) forward(ctx context.Context, dir, local, remotePath string) erro
 	cmd.Stderr = &stderr
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
-		return s.fail("forwarding " + remotePath + " failed (is AllowStreamLocalForwarding off in its sshd_config?): " +
-			lastLine(stderr.Bytes(), err))
+		return s.fail("the ssh master would not forward " + remotePath + " to " + local + ": " + lastLine(stderr.Bytes(), err))
 	}
 	return nil
 }
 
-// call runs a remote sub-command without input and returns its stdout after the hello line.
+// call runs a remote sub-command without input and returns its stdout after the hello line. ssh's stdout
+// and stderr are files, not pipes: a master that ssh starts keeps its ProxyCommand (ProxyJump) child, whose
+// stderr is ours, for its whole life, and a pipe would hold Wait until then.
 func (s Server) call(ctx context.Context, dir, sub string, args ...string) ([]byte, error) {
 	cmd := s.command(dir, false, sub, args)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	outf, err := os.CreateTemp(dir, "out-*")
+	if err != nil {
+		return nil, s.fail("run ssh: " + err.Error())
+	}
+	defer os.Remove(outf.Name())
+	defer outf.Close()
+	errf, err := os.CreateTemp(dir, "err-*")
+	if err != nil {
+		return nil, s.fail("run ssh: " + err.Error())
+	}
+	defer os.Remove(errf.Name())
+	defer errf.Close()
+	cmd.Stdout, cmd.Stderr = outf, errf
 	if err := cmd.Start(); err != nil {
 		return nil, s.fail("run ssh: " + err.Error())
 	}
 	stop := context.AfterFunc(ctx, func() { _ = cmd.Process.Signal(syscall.SIGTERM) })
-	err := cmd.Wait()
+	err = cmd.Wait()
 	stop()
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
+		return nil, s.fail("no answer before the deadline (" + ctx.Err().Error() + "); is " + s.Dest + " reachable? try: " + s.userSSH() + " true")
 	}
-	out := stdout.Bytes()
+	out, _ := os.ReadFile(outf.Name())
+	stderr, _ := os.ReadFile(errf.Name())
 	hello, rest, _ := bytes.Cut(out, []byte("\n"))
 	if perr := s.checkHello(string(hello)); perr != nil {
-		return nil, s.explain(err, perr, stderr.Bytes())
+		return nil, s.explain(err, perr, stderr)
 	}
 	if err != nil {
-		return nil, s.explain(err, nil, stderr.Bytes())
+		return nil, s.explain(err, nil, stderr)
 	}
 	return rest, nil
 }
@@ -269,35 +312,52 @@ func (s Server) Run(ctx context.Context, grace time.Duration, tty bool, stdin io
 	}
 	cmd := s.command(dir, tty, sub, args)
 	held := &holdWriter{out: stderr}
-	cmd.Stderr = held
-	outPipe, err := cmd.StdoutPipe()
+	// Our own pipes, read by our own goroutines, with a bounded drain after ssh exits: a master that this
+	// ssh starts keeps a ProxyCommand (ProxyJump) child that holds them for the master's whole life.
+	outR, outW, err := os.Pipe()
 	if err != nil {
 		return s.fail("run ssh: " + err.Error())
 	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return s.fail("run ssh: " + err.Error())
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
 	var inPipe io.WriteCloser
 	if tty {
 		cmd.Stdin = os.Stdin
 	} else if inPipe, err = cmd.StdinPipe(); err != nil {
 		return s.fail("run ssh: " + err.Error())
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
 		return s.fail("run ssh: " + err.Error())
 	}
 	helloc := make(chan error, 1)
-	copied := make(chan struct{})
+	copied := make(chan struct{}, 2)
 	go func() {
-		defer close(copied)
-		hello, err := readLine(outPipe)
+		defer func() { copied <- struct{}{} }()
+		hello, err := readLine(outR)
 		if err == nil {
 			err = s.checkHello(hello)
 		}
 		helloc <- err
 		if err != nil {
-			_, _ = io.Copy(io.Discard, outPipe)
+			_, _ = io.Copy(io.Discard, outR)
 			return
 		}
 		held.release()
-		_, _ = io.Copy(stdout, outPipe)
+		_, _ = io.Copy(stdout, outR)
+	}()
+	go func() {
+		defer func() { copied <- struct{}{} }()
+		_, _ = io.Copy(held, errR)
 	}()
 	done := make(chan error, 1)
 	finished := make(chan struct{})
@@ -315,7 +375,6 @@ func (s Server) Run(ctx context.Context, grace time.Duration, tty bool, stdin io
 		}()
 	}
 	go func() {
-		<-copied
 		done <- cmd.Wait()
 		close(finished)
 	}()
@@ -330,7 +389,22 @@ func (s Server) Run(ctx context.Context, grace time.Duration, tty bool, stdin io
 			werr = <-done
 		}
 	}
-	herr := <-helloc
+	// ssh has exited: what it wrote is in the pipes; a child that still holds them gets a moment, no more.
+	_ = outR.SetReadDeadline(time.Now().Add(time.Second))
+	_ = errR.SetReadDeadline(time.Now().Add(time.Second))
+	<-copied
+	<-copied
+	outR.Close()
+	errR.Close()
+	var herr error
+	select {
+	case herr = <-helloc:
+	default:
+		herr = errNoHello
+	}
+	if ctx.Err() != nil {
+		return s.fail("interrupted; the server was told (its side takes a half-done command back, e.g. a half-started lab down); check with: cloonix-labd --server " + s.Name + " status")
+	}
 	if herr != nil || werr != nil {
 		return s.explain(werr, herr, held.bytes())
 	}
@@ -347,6 +421,7 @@ func (s Server) checkHello(line string) error {
 		return errNoHello
 	}
 	proto, version, _ := strings.Cut(rest, " ")
+	version = termsafe.Line(version, 64)
 	theirs, err := strconv.Atoi(proto)
 	if err != nil {
 		return s.fail("its `cloonix-labd` sent a malformed hello " + strconv.Quote(termsafe.Line(line, 80)))

@@ -59,8 +59,11 @@ func serveControlConn(ctx context.Context, c net.Conn, d *Device) {
 	cancel()
 	if err != nil {
 		reason := err.Error()
-		if errors.Is(err, syscall.ECONNREFUSED) {
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED):
 			reason = "refused"
+		case errors.Is(err, context.DeadlineExceeded):
+			reason = "timeout"
 		}
 		fmt.Fprintf(c, "ERR %s\n", reason)
 		c.Close()
@@ -93,6 +96,9 @@ func readLine(c net.Conn) (string, error) {
 // ErrRefused is DialControl's error when nothing listens on the guest's port.
 var ErrRefused = errors.New("nothing listens on that vsock port")
 
+// ErrTimeout is DialControl's error when the guest did not answer in time.
+var ErrTimeout = errors.New("the guest did not answer in time")
+
 // DialControl asks the vsock helper at path for a stream to the guest's port and returns it once the guest
 // accepted.
 func DialControl(ctx context.Context, path string, port uint32) (net.Conn, error) {
@@ -120,8 +126,11 @@ func DialControl(ctx context.Context, path string, port uint32) (net.Conn, error
 	if line != "OK" {
 		c.Close()
 		reason := strings.TrimPrefix(line, "ERR ")
-		if reason == "refused" {
+		switch reason {
+		case "refused":
 			return nil, fmt.Errorf("vsock port %d: %w", port, ErrRefused)
+		case "timeout":
+			return nil, fmt.Errorf("vsock port %d: %w", port, ErrTimeout)
 		}
 		return nil, errors.New(reason)
 	}

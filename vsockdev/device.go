@@ -25,6 +25,13 @@ const (
 	txQueue = 1
 )
 
+// Bounds on what a guest can make the device hold: replies (RSTs) queued for a guest that posts no rx
+// buffers, and the credit a guest may advertise (Linux offers 256 KiB).
+const (
+	maxQueuedReplies = 4096
+	maxPeerCredit    = 1 << 20
+)
+
 // closeWait is how long a closed stream waits for the guest's RST before it sends its own and forgets it.
 const closeWait = 8 * time.Second
 
@@ -120,6 +127,7 @@ func (d *Device) flushRx() {
 			if errors.Is(err, virtq.ErrRing) {
 				break
 			}
+			wrote = true // Pop gave the bad chain back as used
 			continue
 		}
 		if c == nil {
@@ -226,20 +234,25 @@ func (d *Device) receive(raw []byte) {
 		return
 	}
 	reply := Header{SrcPort: h.DstPort, DstPort: h.SrcPort}
-	if h.Type != TypeStream {
-		if h.Op != OpRST {
-			reply.Op = OpRST
-			d.send(reply, nil)
+	rst := func() {
+		if h.Op == OpRST {
+			return // an RST is never answered
 		}
+		if len(d.out) >= maxQueuedReplies {
+			d.bad++ // a guest that posts no rx buffers: drop the answer rather than grow
+			return
+		}
+		reply.Op = OpRST
+		d.send(reply, nil)
+	}
+	if h.Type != TypeStream {
+		rst()
 		return
 	}
 	c := d.conns[connKey{host: h.DstPort, guest: h.SrcPort}]
 	if c == nil {
 		// A stream the host does not know, or a guest's REQUEST: the guest may not open streams to the host.
-		if h.Op != OpRST {
-			reply.Op = OpRST
-			d.send(reply, nil)
-		}
+		rst()
 		return
 	}
 	c.peerBufAlloc, c.peerFwdCnt = h.BufAlloc, h.FwdCnt
@@ -272,8 +285,7 @@ func (d *Device) receive(raw []byte) {
 		}
 		if c.peerDone && c.peerNoRecv {
 			// Both directions closed by the guest: end the stream.
-			reply.Op = OpRST
-			d.send(reply, nil)
+			rst()
 			c.finish(io.EOF)
 		}
 	case OpRST:
@@ -445,10 +457,11 @@ func (c *Conn) credit() uint32 {
 	if int32(inFlight) < 0 {
 		inFlight = 0 // the guest claims to have taken more than it was sent: nothing is in flight
 	}
-	if inFlight >= c.peerBufAlloc {
+	alloc := min(c.peerBufAlloc, maxPeerCredit)
+	if inFlight >= alloc {
 		return 0
 	}
-	return c.peerBufAlloc - inFlight
+	return alloc - inFlight
 }
 
 // Write implements net.Conn: it sends p as RW packets within the guest's credit, waiting for credit.

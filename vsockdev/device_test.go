@@ -37,7 +37,7 @@ const gbase = 0x100000
 const qnum = 64
 
 func newGuest(t *testing.T) *guest {
-	data := make([]byte, 4<<20)
+	data := make([]byte, 8<<20)
 	g := &guest{t: t, data: data, mem: &virtq.Memory{Regions: []virtq.Region{{GuestPhys: gbase, User: gbase, Data: data}}},
 		rx: ringState{base: gbase + 0x1000}, tx: ringState{base: gbase + 0x10000}, bufs: map[uint16]uint64{}}
 	g.d = New(3, nil)
@@ -365,4 +365,29 @@ func FuzzReceive(f *testing.F) {
 		d.receive(raw)
 		d.mu.Unlock()
 	})
+}
+
+// TestRepliesBounded: a guest that posts no rx buffers and sends packets for unknown streams cannot make the
+// device queue answers without bound; a corrupt ring does not spin it.
+func TestRepliesBounded(t *testing.T) {
+	g := newGuest(t)
+	for i := 0; i < maxQueuedReplies+500; i++ {
+		g.send(from(OpRW, uint32(1000+i), 40000, 0, 0), []byte("x"))
+	}
+	g.d.mu.Lock()
+	queued := len(g.d.out)
+	g.d.mu.Unlock()
+	if queued > maxQueuedReplies {
+		t.Fatalf("%d replies queued for a guest with no rx buffers", queued)
+	}
+	g.d.mu.Lock()
+	binary.LittleEndian.PutUint16(g.at(g.rx.base+0x1000+2), g.rx.next+1000) // an available index far ahead
+	g.d.mu.Unlock()
+	done := make(chan struct{})
+	go func() { g.d.Kick(rxQueue); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a corrupt rx ring stalled the device")
+	}
 }

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -69,7 +71,17 @@ func remoteServerCommand() *cli.Command {
 	proto := func() cli.Flag {
 		return &cli.IntFlag{Name: "proto", Usage: "the remote protocol the client speaks"}
 	}
-	hello := func() { fmt.Print(remote.Hello(version)) }
+	// hello starts every answer: the protocol this server speaks (the client checks it). A client of another
+	// protocol is refused before anything is done. From here on a client that goes away (Ctrl-C, its ssh
+	// killed) makes writes to stdout fail, not kill this process: the command finishes what it must undo.
+	hello := func(c *cli.Context) error {
+		signal.Ignore(syscall.SIGPIPE)
+		fmt.Print(remote.Hello(version))
+		if p := c.Int("proto"); p != remote.Protocol() {
+			return fmt.Errorf("this server speaks remote protocol %d, the client %d", remote.Protocol(), p)
+		}
+		return nil
+	}
 	return &cli.Command{
 		Name:   "remote",
 		Usage:  "what a remote client runs on this server over ssh (a [server.NAME] with ssh = \"user@host\" in its client config)",
@@ -80,7 +92,9 @@ func remoteServerCommand() *cli.Command {
 				Usage: "print the lab's control socket, if the lab is up",
 				Flags: []cli.Flag{proto()},
 				Action: func(c *cli.Context) error {
-					hello()
+					if err := hello(c); err != nil {
+						return err
+					}
 					name := labName(c)
 					sock, err := labpath.CtlSocket(name)
 					if err != nil {
@@ -106,7 +120,9 @@ func remoteServerCommand() *cli.Command {
 					&cli.DurationFlag{Name: "timeout"},
 				},
 				Action: func(c *cli.Context) error {
-					hello()
+					if err := hello(c); err != nil {
+						return err
+					}
 					return serveRemoteUp(c)
 				},
 			},
@@ -115,12 +131,16 @@ func remoteServerCommand() *cli.Command {
 				Usage: "take the lab down (what `down` does here)",
 				Flags: []cli.Flag{proto(), &cli.BoolFlag{Name: "purge"}},
 				Action: func(c *cli.Context) error {
-					hello()
-					t, err := resolveNamed(labName(c))
+					if err := hello(c); err != nil {
+						return err
+					}
+					// This machine's lab of that name, whatever this user's own client config says of it.
+					name := labName(c)
+					dirs, err := labpath.For(name)
 					if err != nil {
 						return err
 					}
-					return downLocal(c, t)
+					return downLocal(c, target{name: name, dirs: dirs, sock: dirs.CtlSocket()})
 				},
 			},
 		},

@@ -41,32 +41,45 @@ func vsockBackendCommand() *cli.Command {
 	}
 }
 
-func listenPrivate(path string) (*net.UnixListener, error) {
+// listenPrivate listens on a UNIX socket at path, 0600, and returns with it a function that removes the
+// socket file only if it is still this listener's: a newer helper for the same VM (the VM restarted while
+// this one waited for its qemu) may have replaced it, and must keep its own.
+func listenPrivate(path string) (*net.UnixListener, func(), error) {
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	l.SetUnlinkOnClose(false)
 	if err := os.Chmod(path, 0o600); err != nil {
 		l.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return l, nil
+	mine, err := os.Stat(path)
+	if err != nil {
+		l.Close()
+		return nil, nil, err
+	}
+	return l, func() {
+		if now, err := os.Stat(path); err == nil && os.SameFile(now, mine) {
+			_ = os.Remove(path)
+		}
+	}, nil
 }
 
 func serveVsock(ctx context.Context, vhostPath, ctlPath string, cid uint64, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	vl, err := listenPrivate(vhostPath)
+	vl, rmVhost, err := listenPrivate(vhostPath)
 	if err != nil {
 		return fmt.Errorf("vsock back-end: %w", err)
 	}
-	defer os.Remove(vhostPath)
-	cl, err := listenPrivate(ctlPath)
+	defer rmVhost()
+	cl, rmCtl, err := listenPrivate(ctlPath)
 	if err != nil {
 		vl.Close()
 		return fmt.Errorf("vsock back-end: %w", err)
 	}
-	defer os.Remove(ctlPath)
+	defer rmCtl()
 	dev := vsockdev.New(cid, log)
 	go func() {
 		if err := vsockdev.ServeControl(ctx, cl, dev); err != nil {
