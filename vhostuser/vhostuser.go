@@ -48,6 +48,13 @@ type Device interface {
 	Kick(i int)
 }
 
+// Stopper is an optional Device interface: Stopped says the front-end stopped ring i (GET_VRING_BASE: the
+// guest reset its driver, rebooted, or qemu is quitting), unlike the brief detach of a memory-table change.
+// A device forgets there what the guest forgot.
+type Stopper interface {
+	Stopped(i int)
+}
+
 // Message types (vhost-user.rst, "Front-end message types").
 const (
 	getFeatures         = 1
@@ -328,6 +335,9 @@ func (s *session) handle(req uint32, p []byte, fds []int) ([]byte, error) {
 		s.detach(i)
 		r.enabled = false
 		s.stopKick(r)
+		if st, ok := s.dev.(Stopper); ok {
+			st.Stopped(i)
+		}
 		out := make([]byte, 8)
 		le.PutUint32(out, uint32(i))
 		le.PutUint32(out[4:], uint32(r.base))

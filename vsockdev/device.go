@@ -87,6 +87,17 @@ func (d *Device) Attach(i int, q *virtq.Queue, notify func()) {
 	}
 }
 
+// Stopped implements vhostuser.Stopper: the guest's driver stopped (a reset, a reboot), so it forgot every
+// stream; the host ends show a reset instead of waiting for bytes that cannot come.
+func (d *Device) Stopped(i int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.conns {
+		c.finish(syscall.ECONNRESET)
+	}
+	d.out = nil
+}
+
 // Kick implements vhostuser.Device.
 func (d *Device) Kick(i int) {
 	d.mu.Lock()

@@ -391,3 +391,24 @@ func TestRepliesBounded(t *testing.T) {
 		t.Fatal("a corrupt rx ring stalled the device")
 	}
 }
+
+// TestStoppedResetsStreams: when the guest's driver stops (reset, reboot), open streams end at once.
+func TestStoppedResetsStreams(t *testing.T) {
+	g := newGuest(t)
+	c := g.dial(22, 256<<10)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 8))
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	g.d.Stopped(rxQueue)
+	select {
+	case err := <-done:
+		if !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("read after the driver stopped: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a read on a stream the guest forgot did not end")
+	}
+}

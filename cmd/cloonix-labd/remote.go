@@ -169,6 +169,7 @@ func serveRemoteUp(c *cli.Context) error {
 	if err := dirs.Ensure(); err != nil {
 		return err
 	}
+	warnNoLinger()
 	upload := filepath.Join(dirs.State, "upload")
 	if err := receiveUpload(os.Stdin, upload); err != nil {
 		return fmt.Errorf("lab %s: receive the lab file: %w", name, err)
@@ -191,6 +192,29 @@ func serveRemoteUp(c *cli.Context) error {
 		return errors.New(strings.ReplaceAll(err.Error(), root, shownRoot))
 	}
 	return err
+}
+
+// warnNoLinger warns when the lab's runtime directory is logind's /run/user/UID and lingering is off for the
+// user: logind deletes that directory when the user's last session ends, which for a remote client is when its
+// ssh master connection ends, and with it the sockets of the VMs' consoles and QMP (the daemon makes its own
+// socket again, qemu does not).
+func warnNoLinger() {
+	root := labpath.RuntimeRoot()
+	if !strings.HasPrefix(root, "/run/user/") {
+		return
+	}
+	u := os.Getenv("USER")
+	if u == "" {
+		u = os.Getenv("LOGNAME")
+	}
+	if u == "" {
+		return
+	}
+	if _, err := os.Stat(filepath.Join("/var/lib/systemd/linger", u)); err == nil {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "%s warning: lingering is off for %s on this server: when your last ssh session here ends, logind deletes %s "+
+		"and the lab's consoles and link control stop working; turn it on: loginctl enable-linger %s\n", stamp(), u, filepath.Dir(root), u)
 }
 
 // receiveUpload unpacks a client's tar into dir, replacing what an earlier up left there. Only regular files
