@@ -115,7 +115,7 @@ func startRemoteHost(t testing.TB) *remoteHost {
 	if err := os.Chmod(h.BinDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range []string{"cloonix-labd", "cloonix-proxy"} {
+	for _, b := range []string{"cloonix-labd", "cloonix-proxy", "cloonix-vsock-bridge"} {
 		if err := rhCopyFile(filepath.Join(env.bin, b), filepath.Join(h.BinDir, b), 0o755, -1, -1); err != nil {
 			t.Fatal(err)
 		}
