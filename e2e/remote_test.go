@@ -320,6 +320,10 @@ func TestRemoteServerFailures(t *testing.T) {
 	both("nokey", "server nokey (clxf@labhost): clxf@labhost refused the ssh login (clxf@127.0.0.1: Permission denied (publickey).): authorize your key there")
 
 	h.writeClientServer(t, "nolab", u.Name)
+	// A chatty login (sshd runs ~/.ssh/rc before each command; its output comes first) must not get in the way.
+	if r := h.asUser(t, u, time.Minute, "sh", "-c", "printf 'echo Welcome to labhost\\n' > ~/.ssh/rc"); r.code != 0 {
+		t.Fatal(r)
+	}
 	both("nolab", "server nolab: lab nolab is not up on clxf@labhost; start it with: cloonix-labd --server nolab up LABFILE")
 
 	// Through a jump host (ProxyJump, the server itself here): the master keeps a ProxyCommand child that

@@ -291,8 +291,8 @@ func (s Server) call(ctx context.Context, dir, sub string, args ...string) ([]by
 	}
 	out, _ := os.ReadFile(outf.Name())
 	stderr, _ := os.ReadFile(errf.Name())
-	hello, rest, _ := bytes.Cut(out, []byte("\n"))
-	if perr := s.checkHello(string(hello)); perr != nil {
+	hello, rest := findHello(out)
+	if perr := s.checkHello(hello); perr != nil {
 		return nil, s.explain(err, perr, stderr)
 	}
 	if err != nil {
@@ -343,7 +343,14 @@ func (s Server) Run(ctx context.Context, grace time.Duration, tty bool, stdin io
 	copied := make(chan struct{}, 2)
 	go func() {
 		defer func() { copied <- struct{}{} }()
-		hello, err := readLine(outR)
+		// A login script may print before the command runs: the hello is the first line that is one.
+		var hello string
+		var err error
+		for i := 0; i < maxNoiseLines; i++ {
+			if hello, err = readLine(outR); err != nil || strings.HasPrefix(hello, helloPrefix) {
+				break
+			}
+		}
 		if err == nil {
 			err = s.checkHello(hello)
 		}
@@ -409,6 +416,22 @@ func (s Server) Run(ctx context.Context, grace time.Duration, tty bool, stdin io
 		return s.explain(werr, herr, held.bytes())
 	}
 	return nil
+}
+
+// maxNoiseLines is how many lines a login script on the server may print before the hello line.
+const maxNoiseLines = 50
+
+// findHello finds the hello line among the first lines of a remote command's output (a login script may
+// print before it) and returns it with what follows; "" when there is none.
+func findHello(out []byte) (string, []byte) {
+	for i := 0; i < maxNoiseLines && len(out) > 0; i++ {
+		line, rest, _ := bytes.Cut(out, []byte("\n"))
+		if bytes.HasPrefix(line, []byte(helloPrefix)) {
+			return string(line), rest
+		}
+		out = rest
+	}
+	return "", nil
 }
 
 // errNoHello is checkHello's answer to output without the hello line.

@@ -109,3 +109,14 @@ func TestKeysDiffer(t *testing.T) {
 		t.Error("another ssh_config is another master")
 	}
 }
+
+func TestFindHello(t *testing.T) {
+	out := []byte("Welcome to labhost!\nlast login: never\n" + Hello("v1") + "socket /run/x.sock\n")
+	h, rest := findHello(out)
+	if h != strings.TrimSpace(Hello("v1")) || string(rest) != "socket /run/x.sock\n" {
+		t.Errorf("after a chatty login: %q %q", h, rest)
+	}
+	if h, _ := findHello([]byte("bash: cloonix-labd: command not found\n")); h != "" {
+		t.Errorf("no hello found %q", h)
+	}
+}
