@@ -110,3 +110,24 @@ func mustSSH(t testing.TB, cfg, vm string, command ...string) string {
 	}
 	return r.stdout
 }
+
+// inParallel runs f(0) … f(n-1) at once and reports each non-empty answer as an error.
+func inParallel(t testing.TB, n int, f func(i int) string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if e := f(i); e != "" {
+				errs <- e
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -167,28 +166,18 @@ func TestRemoteServer(t *testing.T) {
 
 	// 20 sessions at once, after the master went away: the first dials set the forward up once.
 	killMasters(t)
-	var wg sync.WaitGroup
-	errs := make(chan string, 20)
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			if i%2 == 1 { // r1's login shell is vtysh
-				if r := sshF(t, cfg, "r1", "show version"); r.code != 0 || !strings.Contains(r.stdout, "FRRouting") {
-					errs <- fmt.Sprintf("session %d to r1: %s", i, r)
-				}
-				return
+	inParallel(t, 20, func(i int) string {
+		if i%2 == 1 { // r1's login shell is vtysh
+			if r := sshF(t, cfg, "r1", "show version"); r.code != 0 || !strings.Contains(r.stdout, "FRRouting") {
+				return fmt.Sprintf("session %d to r1: %s", i, r)
 			}
-			if r := sshF(t, cfg, "vm1", fmt.Sprintf("echo s-%d", i)); r.code != 0 || r.stdout != fmt.Sprintf("s-%d\n", i) {
-				errs <- fmt.Sprintf("session %d to vm1: %s", i, r)
-			}
-		}(i)
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Error(e)
-	}
+			return ""
+		}
+		if r := sshF(t, cfg, "vm1", fmt.Sprintf("echo s-%d", i)); r.code != 0 || r.stdout != fmt.Sprintf("s-%d\n", i) {
+			return fmt.Sprintf("session %d to vm1: %s", i, r)
+		}
+		return ""
+	})
 
 	// Ansible from here: -m ping on the Linux host, cli_command on FRR.
 	out := mustLabd(t, "--server", "nemo", "inventory")

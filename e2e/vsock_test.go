@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -61,22 +60,12 @@ func TestVsock(t *testing.T) {
 		if got := fileHash(t, filepath.Join(dir, "back")); got != want {
 			t.Fatalf("64 MiB came back over vsock with sha256 %s", got)
 		}
-		var wg sync.WaitGroup
-		errs := make(chan string, 20)
-		for i := 0; i < 20; i++ {
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				if r := sshF(t, cfg, "vm2", fmt.Sprintf("echo v-%d", i)); r.code != 0 || r.stdout != fmt.Sprintf("v-%d\n", i) {
-					errs <- fmt.Sprintf("session %d: %s", i, r)
-				}
-			}(i)
-		}
-		wg.Wait()
-		close(errs)
-		for e := range errs {
-			t.Error(e)
-		}
+		inParallel(t, 20, func(i int) string {
+			if r := sshF(t, cfg, "vm2", fmt.Sprintf("echo v-%d", i)); r.code != 0 || r.stdout != fmt.Sprintf("v-%d\n", i) {
+				return fmt.Sprintf("session %d: %s", i, r)
+			}
+			return ""
+		})
 		inv := strings.TrimSpace(strings.SplitN(mustLabd(t, "--lab", "vsknn", "inventory"), "\n", 2)[0])
 		if r := ansible(t, "-i", inv, "linux", "-m", "ansible.builtin.ping"); r.code != 0 || !strings.Contains(r.stdout, `"ping": "pong"`) {
 			t.Fatalf("ansible -m ping over vsock: %s", r)

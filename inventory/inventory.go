@@ -26,6 +26,7 @@ import (
 
 	"github.com/cloonix-go/cloonix/kind"
 	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/sshsetup"
 )
 
@@ -111,7 +112,7 @@ func Render(o Options) ([]byte, error) {
 			return nil, fmt.Errorf("inventory: vm %s has no kind", h.Name)
 		}
 		if h.Vsock && (h.Via == "" || o.Vsock) {
-			h.Via = sshsetup.VsockVia
+			h.Via = labpath.VsockEntity
 		}
 		if h.Via == "" {
 			unreachable = append(unreachable, h.Name)

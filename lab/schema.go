@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // Defaults of schema version 1.
@@ -29,10 +31,6 @@ var (
 	vmKeys  = []string{"name", "kind", "variant", "image", "memory", "cpus", "day0", "nics", "ssh_legacy",
 		"boot_timeout", "vsock"}
 )
-
-// VsockEntity is the entity that reaches a VM over virtio-vsock, as a NAT's name reaches it over its network:
-// `cloonix-proxy LAB vsock VM`. No NAT may take the name.
-const VsockEntity = "vsock"
 
 // defaultSubnet is the subnet of the i-th NAT that declares none: 10.99.i.0/24.
 func defaultSubnet(i int) netip.Prefix {
@@ -149,7 +147,7 @@ func (p *parser) nats(raw map[string]any, lans *[]*lanDecl) []NAT {
 		n := NAT{Name: DefaultNATName, LAN: DefaultNATLAN, Subnet: defaultSubnet(i)}
 		if name, ok := p.str(t, base, "name", `name = "nat"`); ok {
 			n.Name = name
-			if p.checkName(child(base, "name"), "NAT", name) && name == VsockEntity {
+			if p.checkName(child(base, "name"), "NAT", name) && name == labpath.VsockEntity {
 				p.valProblem(child(base, "name"), `NAT name "vsock" is taken: it names the vsock path (cloonix-proxy LAB vsock VM)`,
 					`name the NAT otherwise, e.g. name = "nat"`)
 			}

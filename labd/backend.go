@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/vm"
 )
 
@@ -116,7 +117,7 @@ func (d *Daemon) Leases(ctx context.Context) ([]api.Lease, error) {
 
 // Dial implements api.Backend: a TCP connection into a VM through the named NAT entity (network.dial).
 func (d *Daemon) Dial(ctx context.Context, entity, host string, port uint16) (net.Conn, error) {
-	if entity == vsockVia {
+	if entity == labpath.VsockEntity {
 		return d.dialVsock(ctx, host, port)
 	}
 	return d.net.dial(ctx, entity, host, port)

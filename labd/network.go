@@ -165,7 +165,7 @@ func (n *network) dial(ctx context.Context, entity, host string, port uint16) (n
 		known := slices.Sorted(maps.Keys(n.nats))
 		for _, r := range d.vms {
 			if r.vsockOn() {
-				known = append(known, vsockVia)
+				known = append(known, labpath.VsockEntity)
 				break
 			}
 		}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/cloonix-go/cloonix/api"
-	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/vsockdev"
 )
@@ -87,6 +86,3 @@ func (d *Daemon) dialVsock(ctx context.Context, host string, port uint16) (net.C
 	}
 	return nil, d.fail(api.ErrRefused, "%s: vsock port %d: %v", host, port, err)
 }
-
-// vsockVia is the entity name that reaches a VM over vsock.
-const vsockVia = lab.VsockEntity

@@ -6,6 +6,10 @@ import (
 	"strings"
 )
 
+// VsockEntity is the entity that reaches a VM over virtio-vsock, as a NAT's name reaches it over its
+// network: `cloonix-proxy LAB vsock VM`. No NAT may take the name.
+const VsockEntity = "vsock"
+
 // maxNameLen is the longest name: the longest DNS label.
 const maxNameLen = 63
 

@@ -146,11 +146,7 @@ func (s Server) command(dir string, tty bool, sub string, args []string) *exec.C
 		a = append(a, "-T")
 	}
 	a = append(a, "--", s.Dest, remoteCommand(sub, args))
-	cmd := exec.Command("ssh", a...)
-	// A master started by this command detaches (ControlPersist) with its stdio on /dev/null; this bounds
-	// the wait for a pipe an unexpected child still holds.
-	cmd.WaitDelay = 5 * time.Second
-	return cmd
+	return exec.Command("ssh", a...)
 }
 
 // Reach calls try with the local socket of the lab's control socket. When try fails and final does not

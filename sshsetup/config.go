@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloonix-go/cloonix/atomicfile"
 	"github.com/cloonix-go/cloonix/kind"
+	"github.com/cloonix-go/cloonix/labpath"
 )
 
 // HostEntry is one VM in the generated ssh_config.
@@ -41,16 +42,10 @@ func EntryFor(name string, k *kind.Kind, via string, vsock, legacy bool) HostEnt
 	e := HostEntry{Name: name, User: k.SSHUser, Via: via, Vsock: vsock, LegacyAlgorithms: legacy, SCPLegacy: k.SCPLegacy,
 		SSHRSA: k.SSHRSA, IdentitiesOnly: k.SSHIdentitiesOnly}
 	if via == "" && vsock {
-		e.Via, e.Vsock = VsockVia, false
+		e.Via, e.Vsock = labpath.VsockEntity, false
 	}
 	return e
 }
-
-// VsockVia is the entity that reaches a VM over virtio-vsock (`cloonix-proxy LAB vsock VM`).
-const VsockVia = "vsock"
-
-// VsockSuffix makes a VM's second Host alias, the path over vsock: `ssh vm1.vsock`.
-const VsockSuffix = ".vsock"
 
 // RSAFirst reports whether the entry tries the lab's RSA key before its ed25519 key.
 func (e HostEntry) RSAFirst() bool { return e.LegacyAlgorithms || e.SSHRSA }

@@ -564,28 +564,24 @@ func (c *Conn) LocalAddr() net.Addr { return Addr{HostCID, c.key.host} }
 func (c *Conn) RemoteAddr() net.Addr { return Addr{c.d.cid, c.key.guest} }
 
 // SetDeadline implements net.Conn.
-func (c *Conn) SetDeadline(t time.Time) error {
-	c.d.mu.Lock()
-	c.rdl, c.wdl = t, t
-	c.cond.Broadcast()
-	c.d.mu.Unlock()
-	return nil
-}
+func (c *Conn) SetDeadline(t time.Time) error { return c.setDeadlines(&t, &t) }
 
 // SetReadDeadline implements net.Conn.
-func (c *Conn) SetReadDeadline(t time.Time) error {
-	c.d.mu.Lock()
-	c.rdl = t
-	c.cond.Broadcast()
-	c.d.mu.Unlock()
-	return nil
-}
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.setDeadlines(&t, nil) }
 
 // SetWriteDeadline implements net.Conn.
-func (c *Conn) SetWriteDeadline(t time.Time) error {
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.setDeadlines(nil, &t) }
+
+// setDeadlines sets the read and/or write deadline and wakes waiters to look at it.
+func (c *Conn) setDeadlines(r, w *time.Time) error {
 	c.d.mu.Lock()
-	c.wdl = t
+	defer c.d.mu.Unlock()
+	if r != nil {
+		c.rdl = *r
+	}
+	if w != nil {
+		c.wdl = *w
+	}
 	c.cond.Broadcast()
-	c.d.mu.Unlock()
 	return nil
 }

@@ -68,7 +68,7 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 				switch {
 				case sshAnswers(ctx, sock, via, v.Name):
 					fmt.Printf("%s %-12s sshd answers through %s\n", stamp(), v.Name, via)
-				case via != lab.VsockEntity && v.Vsock && sshAnswers(ctx, sock, lab.VsockEntity, v.Name):
+				case via != labpath.VsockEntity && v.Vsock && sshAnswers(ctx, sock, labpath.VsockEntity, v.Name):
 					// An adopted VM whose network the user took down is still reachable, over vsock.
 					fmt.Printf("%s %-12s sshd answers over vsock, not through %s (is its network down?)\n", stamp(), v.Name, via)
 				default:
@@ -126,7 +126,7 @@ func readyVia(l *lab.Lab, v api.VMStatus) (string, bool) {
 		return nat.Name, true
 	}
 	if v.Vsock {
-		return lab.VsockEntity, true
+		return labpath.VsockEntity, true
 	}
 	return "", false
 }
