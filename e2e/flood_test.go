@@ -95,7 +95,7 @@ func TestGuestFloodLeavesOthersWorking(t *testing.T) {
 	for time.Now().Before(deadline) {
 		start := time.Now()
 		if r := sshF(t, cfg, "vm2", "true"); r.code != 0 {
-			t.Errorf("ssh vm2 during the flood: %s", r)
+			t.Errorf("ssh vm2 during the flood: %s\n%s", r, vmDiagnosis(name, "vm2"))
 		}
 		logins = append(logins, time.Since(start))
 		start = time.Now()
@@ -107,7 +107,11 @@ func TestGuestFloodLeavesOthersWorking(t *testing.T) {
 	wg.Wait()
 	t.Logf("flood from vm1: %s %s", strings.TrimSpace(flood.stdout), strings.TrimSpace(flood.stderr))
 	if flood.code != 0 || !strings.Contains(flood.stdout, "syns") {
-		t.Fatalf("the flood did not run: %s", flood)
+		t.Fatalf("the flood did not run: %s\n%s", flood, vmDiagnosis(name, "vm1"))
+	}
+	// The flooding guest itself must come through too: its share was cut, not its way in.
+	if r := sshF(t, cfg, "vm1", "true"); r.code != 0 {
+		t.Fatalf("vm1 no longer answers after its flood: %s\n%s", r, vmDiagnosis(name, "vm1"))
 	}
 	t.Logf("during the flood: ssh vm2 true %s; vm2 fetch through the NAT %s", quantiles(logins), quantiles(fetches))
 	for _, v := range getStatus(t, name).VMs {

@@ -17,6 +17,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cloonix-go/cloonix/labpath"
+	"github.com/cloonix-go/cloonix/vm"
 )
 
 // env is what every test shares: the built binaries and private XDG directories.
@@ -113,6 +116,8 @@ func runCmdEnv(t testing.TB, timeout time.Duration, stdin io.Reader, extraEnv []
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Stdin = stdin
+	// A killed ssh's ProxyCommand may hold the output pipes; do not wait for it beyond this.
+	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
 	r := result{stdout: out.String(), stderr: errb.String()}
 	if err != nil {
@@ -301,4 +306,44 @@ func (b *bgLabd) wait(t *testing.T, timeout time.Duration) error {
 		t.Fatalf("cloonix-labd %s did not end within %v:\n%s", strings.Join(b.cmd.Args[1:], " "), timeout, b.out.String())
 		return nil
 	}
+}
+
+// vmDiagnosis gathers what tells why a VM stopped answering: qemu's run state (paused on an I/O error?), the
+// end of its console (a panic, an oops, a soft lockup?), of its vsock helper's log, and the daemon's warnings.
+func vmDiagnosis(labName, vmName string) string {
+	var b strings.Builder
+	dirs, err := labpath.For(labName)
+	if err != nil {
+		return err.Error()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if q, err := vm.DialQMP(ctx, dirs.QMPSocket(vmName)); err != nil {
+		fmt.Fprintf(&b, "qemu: QMP: %v\n", err)
+	} else {
+		st, err := q.Status(ctx)
+		fmt.Fprintf(&b, "qemu run state: %q %v\n", st, err)
+		q.Close()
+	}
+	tail := func(what, path string, n int, keep func(string) bool) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintf(&b, "%s: %v\n", what, err)
+			return
+		}
+		var lines []string
+		for _, l := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+			if keep == nil || keep(l) {
+				lines = append(lines, l)
+			}
+		}
+		lines = lines[max(0, len(lines)-n):]
+		fmt.Fprintf(&b, "%s (last %d lines):\n%s\n", what, len(lines), strings.Join(lines, "\n"))
+	}
+	tail("console", dirs.ConsoleLog(vmName), 40, nil)
+	tail("vsock helper log", dirs.VsockLog(vmName), 10, nil)
+	tail("daemon warnings", dirs.DaemonLog(), 20, func(l string) bool {
+		return strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR")
+	})
+	return b.String()
 }

@@ -60,7 +60,7 @@ func newNetwork(ctx context.Context, d *Daemon) (*network, error) {
 			DNSUpstream:       cfg.DNS,
 			StateDir:          d.dirs.State,
 			Reservations:      reservations(d.lab, cfg),
-			Log:               d.log.With("nat", cfg.Name),
+			Log:               d.opts.Log, // the NAT adds lab and nat itself
 		})
 		if err != nil {
 			n.close()

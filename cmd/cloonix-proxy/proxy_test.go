@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/labpath"
@@ -290,5 +291,50 @@ func TestProxyFDPass(t *testing.T) {
 	out, _ := cmd.CombinedOutput()
 	if !strings.Contains(string(out), "cloonix-proxy: --fdpass: stdout is not a socket") {
 		t.Errorf("fdpass to a pipe: %q", out)
+	}
+}
+
+// TestProxyEndsWhenSSHIsGone: ssh killed (its stdin to the proxy ends, its end of the proxy's stdout closes)
+// while the VM never closes its side, as a hung VM would not. The proxy exits at once; without the hang-up
+// watch it would stay until the VM closed, which for a hung VM is TCP's retry time. The half-close case, a
+// reader that stays, is TestProxyStdioHalfClose.
+func TestProxyEndsWhenSSHIsGone(t *testing.T) {
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	e := newEnv(t, &backend{targets: map[string]string{"vm1": serveTCP(t, func(c net.Conn) {
+		io.WriteString(c, "SSH-2.0-hung\r\n")
+		<-hold
+	})}})
+	cmd := e.command("nemo", "nat", "vm1:22")
+	cmd.Stdin = strings.NewReader("") // stdin ends at once
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	banner := make([]byte, 14)
+	if _, err := io.ReadFull(r, banner); err != nil || string(banner) != "SSH-2.0-hung\r\n" {
+		t.Fatalf("banner %q, %v", banner, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		t.Fatalf("the proxy ended while its stdout still had a reader: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	r.Close() // ssh is gone
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("proxy exit: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the proxy did not end after its stdout's reader went away")
 	}
 }
