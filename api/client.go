@@ -82,6 +82,16 @@ func (c *Client) Connect(ctx context.Context, entity, host string, port uint16) 
 	return conn, nil
 }
 
+// Stream opens a streamed answer (path with its query, e.g. "/v1/capture?target=lan12"); read it until EOF
+// and close it to stop. A refusal is a *tunnel.Error; ctx bounds the request, not the stream.
+func (c *Client) Stream(ctx context.Context, path string) (net.Conn, error) {
+	conn, err := tunnel.Get(ctx, c.socket, path)
+	if err != nil {
+		return nil, err
+	}
+	return conn, nil
+}
+
 // do performs one request; an error status becomes a *tunnel.Error with the
 // daemon's one-line reason.
 func (c *Client) do(ctx context.Context, method, endpoint string, out any) error {

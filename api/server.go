@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -133,6 +134,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	path := r.URL.Path
+	if sr, ok := streamRoutes[path]; ok {
+		s.serveStream(w, r, sr)
+		return
+	}
 	route, ok := routes[path]
 	if !ok {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s (the API has %s)", oneLine(path), endpoints))
@@ -230,7 +235,111 @@ func serveLink(b Backend, r *http.Request) (any, error) {
 	return req, nil
 }
 
-const endpoints = "GET /v1/lab, GET /v1/vms, GET /v1/leases, GET /v1/keys, POST /v1/down, POST /v1/link, CONNECT vm:port"
+const endpoints = "GET /v1/lab, GET /v1/vms, GET /v1/leases, GET /v1/keys, GET /v1/capture, GET /v1/events, POST /v1/down, POST /v1/link, CONNECT vm:port"
+
+// Stream is a started streaming answer: it writes its body to w until ctx ends or a write fails (the
+// client went away), and returns nil in both cases unless something else failed.
+type Stream func(ctx context.Context, w io.Writer) error
+
+// Capturer is the optional backend interface behind GET /v1/capture?target=T[&target=T…][&last=60s]: a
+// live pcapng capture of LANs ("lan12") and NICs ("r1:eth1"), starting last ago from the flight recorders.
+type Capturer interface {
+	Capture(ctx context.Context, targets []string, last time.Duration) (Stream, error)
+}
+
+// EventSource is the optional backend interface behind GET /v1/events[?since=N]: the lab's events as JSON
+// lines (Event), those kept after number N first (since=0: every kept one; no since: only new ones).
+type EventSource interface {
+	Events(ctx context.Context, since *uint64) (Stream, error)
+}
+
+func startEvents(b Backend, r *http.Request) (Stream, error) {
+	es, ok := b.(EventSource)
+	if !ok {
+		return nil, Errorf(ErrBadRequest, "this daemon has no event stream")
+	}
+	var since *uint64
+	if v := r.URL.Query().Get("since"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return nil, Errorf(ErrBadRequest, "events: since=%s is not an event number; use since=0 for every kept event", oneLine(v))
+		}
+		since = &n
+	}
+	return es.Events(r.Context(), since)
+}
+
+// streamRoute is a GET whose answer is a stream, with the content type it sends.
+type streamRoute struct {
+	contentType string
+	start       func(Backend, *http.Request) (Stream, error)
+}
+
+var streamRoutes = map[string]streamRoute{
+	"/" + Version + "/capture": {"application/x-pcapng", startCapture},
+	"/" + Version + "/events":  {"application/x-ndjson", startEvents},
+}
+
+func startCapture(b Backend, r *http.Request) (Stream, error) {
+	c, ok := b.(Capturer)
+	if !ok {
+		return nil, Errorf(ErrBadRequest, "this daemon cannot capture")
+	}
+	q := r.URL.Query()
+	targets := q["target"]
+	if len(targets) == 0 {
+		return nil, Errorf(ErrBadRequest, "capture needs at least one target, e.g. /v1/capture?target=lan12&target=r1:eth1")
+	}
+	var last time.Duration
+	if v := q.Get("last"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, Errorf(ErrBadRequest, "capture: last=%s is not a duration; write it like 60s or 5m", oneLine(v))
+		}
+		last = d
+	}
+	return c.Capture(r.Context(), targets, last)
+}
+
+// serveStream starts a stream and sends it, flushed as it is written, with no write deadline: it lasts as
+// long as the client reads (or the daemon stops). A refusal before the start is an ordinary error answer.
+func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, sr streamRoute) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s needs method GET", r.URL.Path))
+		return
+	}
+	st, err := sr.start(s.b, r)
+	if err != nil {
+		s.log.Debug("api stream refused", "path", r.URL.Path, "err", err)
+		writeError(w, StatusOf(err), Reason(err))
+		return
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	_ = rc.SetReadDeadline(time.Time{})
+	w.Header().Set("Content-Type", sr.contentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush()
+	if err := st(r.Context(), flushWriter{w, rc}); err != nil {
+		s.log.Warn("api stream ended with an error", "path", r.URL.Path, "err", err)
+	}
+}
+
+// flushWriter flushes each write to the client at once.
+type flushWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (f flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err == nil {
+		err = f.rc.Flush()
+	}
+	return n, err
+}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)

@@ -80,3 +80,42 @@ type LabKeys struct {
 	Ed25519 string `json:"ed25519"` // private key, OpenSSH PEM
 	RSA     string `json:"rsa"`     // private key, OpenSSH PEM
 }
+
+// Event is one change in a lab, as GET /v1/events streams it (one JSON object per line) and
+// `cloonix-labd events` prints it.
+type Event struct {
+	Seq  uint64    `json:"seq"` // 1, 2, …: a gap means the reader lost events (it was too slow)
+	Time time.Time `json:"time"`
+	// Kind is what changed: "vm" (its state), "link" (up or down), "capture" (started or stopped), "lease" (a
+	// DHCP lease given), "events" (the reader lost some).
+	Kind   string `json:"kind"`
+	VM     string `json:"vm,omitempty"`
+	NIC    string `json:"nic,omitempty"`
+	LAN    string `json:"lan,omitempty"`
+	What   string `json:"what"`             // the new state or the action: "running", "down", "started"
+	Detail string `json:"detail,omitempty"` // more, for people
+}
+
+// Subject is what the event is about: "r1", "r1:eth1", "lan12", or "" for the lab.
+func (e Event) Subject() string {
+	switch {
+	case e.VM != "" && e.NIC != "":
+		return e.VM + ":" + e.NIC
+	case e.VM != "":
+		return e.VM
+	}
+	return e.LAN
+}
+
+// String is the event as one line for people: time, kind, subject, what, detail.
+func (e Event) String() string {
+	s := e.Time.Local().Format("15:04:05.000") + " " + e.Kind
+	if sub := e.Subject(); sub != "" {
+		s += " " + sub
+	}
+	s += " " + e.What
+	if e.Detail != "" {
+		s += " (" + e.Detail + ")"
+	}
+	return s
+}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -44,7 +45,7 @@ eth0 = "lan12"
 	if len(l.NATs) != 1 || !reflect.DeepEqual(l.NATs[0], wantNAT) {
 		t.Errorf("NATs = %+v, want [%+v]", l.NATs, wantNAT)
 	}
-	wantLANs := []LAN{{Name: "lan12", MTU: DefaultLANMTU}, {Name: "mgmt", MTU: NATLANMTU}}
+	wantLANs := []LAN{{Name: "lan12", MTU: DefaultLANMTU, RecorderKiB: DefaultRecorderKiB}, {Name: "mgmt", MTU: NATLANMTU, RecorderKiB: DefaultRecorderKiB}}
 	if !reflect.DeepEqual(l.LANs, wantLANs) {
 		t.Errorf("LANs = %+v, want %+v", l.LANs, wantLANs)
 	}
@@ -124,7 +125,7 @@ name = "vm1"
 		t.Errorf("nat2 = %+v", b)
 	}
 	// A declared NAT LAN keeps its explicit MTU; the implicit one gets the NAT default.
-	wantLANs := []LAN{{Name: "mgmt", MTU: 9000}, {Name: "lab2", MTU: NATLANMTU}}
+	wantLANs := []LAN{{Name: "mgmt", MTU: 9000, RecorderKiB: DefaultRecorderKiB}, {Name: "lab2", MTU: NATLANMTU, RecorderKiB: DefaultRecorderKiB}}
 	if !reflect.DeepEqual(l.LANs, wantLANs) {
 		t.Errorf("LANs = %+v", l.LANs)
 	}
@@ -165,5 +166,18 @@ vm = [{ name = "vm1" }, { name = "h1", nics = { eth0 = "lan12", eth1 = "mgmt" } 
 		if got != want {
 			t.Errorf("ManagementNAT(%s) = %q, want %q", vm, got, want)
 		}
+	}
+}
+
+// TestRecorderSize: a LAN's flight recorder has a default, may be set or turned off, and a bad size is one
+// line naming the key.
+func TestRecorderSize(t *testing.T) {
+	l := mustParse(t, "name = \"x\"\n[[lan]]\nname = \"a\"\nrecorder_kib = 0\n[[lan]]\nname = \"b\"\n[[vm]]\nname = \"vm1\"\n[vm.nics]\neth0 = \"a\"\n", t.TempDir(), Env{})
+	if l.LANs[0].RecorderKiB != 0 || l.LANs[1].RecorderKiB != DefaultRecorderKiB {
+		t.Errorf("LANs = %+v", l.LANs)
+	}
+	_, err := Parse("lab.toml", []byte("name = \"x\"\n[[lan]]\nname = \"a\"\nrecorder_kib = -1\n[[vm]]\nname = \"vm1\"\n"), t.TempDir(), Env{})
+	if err == nil || !strings.Contains(err.Error(), "recorder_kib") {
+		t.Errorf("recorder_kib = -1: %v", err)
 	}
 }

@@ -55,6 +55,9 @@ type LAN struct {
 	// to 65520 on a LAN that holds a NAT (virtio without a vnet header is fast only with big frames) and
 	// to 1500 elsewhere (what routers such as IOS-XE expect on their links).
 	MTU int
+	// RecorderKiB is the size of the LAN's flight recorder, the ring of its last frames that
+	// `cloonix-labd capture LAN --last 60s` reads: DefaultRecorderKiB unless the lab file says; 0 turns it off.
+	RecorderKiB int
 }
 
 // NAT is one userspace NAT (gateway, DHCP, DNS, dial-in) attached to a LAN.

@@ -20,13 +20,15 @@ const (
 	NATLANMTU = 65520
 	// DefaultLANMTU is the default MTU of a LAN without a NAT.
 	DefaultLANMTU = 1500
+	// DefaultRecorderKiB is a LAN's flight recorder size when the lab file gives none; MaxRecorderKiB bounds it.
+	DefaultRecorderKiB, MaxRecorderKiB = 4096, 1 << 20
 	// MinMTU and MaxMTU bound a LAN's mtu.
 	MinMTU, MaxMTU = 576, 65520
 )
 
 var (
 	topKeys = []string{"version", "name", "lan", "nat", "vm"}
-	lanKeys = []string{"name", "mtu"}
+	lanKeys = []string{"name", "mtu", "recorder_kib"}
 	natKeys = []string{"name", "lan", "subnet", "gateway", "allow_host_loopback", "dns"}
 	vmKeys  = []string{"name", "kind", "variant", "image", "memory", "cpus", "day0", "nics", "ssh_legacy",
 		"boot_timeout", "vsock"}
@@ -81,7 +83,7 @@ func (p *parser) lans(raw map[string]any) []*lanDecl {
 	for i, t := range tables {
 		base := []string{"lan", strconv.Itoa(i)}
 		p.unknown(t, base, lanKeys, "[[lan]]")
-		d := &lanDecl{path: base, lan: LAN{MTU: DefaultLANMTU}}
+		d := &lanDecl{path: base, lan: LAN{MTU: DefaultLANMTU, RecorderKiB: DefaultRecorderKiB}}
 		if _, present := t["name"]; !present {
 			p.keyProblem(base, "[[lan]] has no name", `add name = "lan12"`)
 		} else if name, ok := p.str(t, base, "name", `name = "lan12"`); ok &&
@@ -94,6 +96,14 @@ func (p *parser) lans(raw map[string]any) []*lanDecl {
 					fmt.Sprintf("use %d..%d (65520 is the fastest; 1500 is what routers expect)", MinMTU, MaxMTU))
 			} else {
 				d.lan.MTU, d.mtuSet = int(mtu), true
+			}
+		}
+		if kib, ok := p.integer(t, base, "recorder_kib", "recorder_kib = 4096"); ok {
+			if kib < 0 || kib > MaxRecorderKiB {
+				p.valProblem(child(base, "recorder_kib"), fmt.Sprintf("recorder_kib %d is out of range", kib),
+					fmt.Sprintf("use 0 (no flight recorder) to %d; the default is %d", MaxRecorderKiB, DefaultRecorderKiB))
+			} else {
+				d.lan.RecorderKiB = int(kib)
 			}
 		}
 		if d.lan.Name != "" {
@@ -150,6 +160,9 @@ func (p *parser) nats(raw map[string]any, lans *[]*lanDecl) []NAT {
 			if p.checkName(child(base, "name"), "NAT", name) && name == labpath.VsockEntity {
 				p.valProblem(child(base, "name"), `NAT name "vsock" is taken: it names the vsock path (cloonix-proxy LAB vsock VM)`,
 					`name the NAT otherwise, e.g. name = "nat"`)
+			} else if name == labpath.CaptureWord {
+				p.valProblem(child(base, "name"), `NAT name "capture" is taken: it names captures (cloonix-proxy LAB capture lan12)`,
+					`name the NAT otherwise, e.g. name = "nat"`)
 			}
 		}
 		p.unique(seenName, child(base, "name"), "NAT", n.Name)
@@ -197,7 +210,7 @@ func (p *parser) nats(raw map[string]any, lans *[]*lanDecl) []NAT {
 		// report follow-on problems.
 		if lanOK {
 			if d := findLAN(*lans, n.LAN); d == nil {
-				*lans = append(*lans, &lanDecl{lan: LAN{Name: n.LAN, MTU: NATLANMTU}, path: base})
+				*lans = append(*lans, &lanDecl{lan: LAN{Name: n.LAN, MTU: NATLANMTU, RecorderKiB: DefaultRecorderKiB}, path: base})
 			} else if !d.mtuSet {
 				d.lan.MTU = NATLANMTU
 			}

@@ -154,11 +154,7 @@ func (d *Daemon) SetLink(ctx context.Context, vmName, nic string, up bool) error
 	}
 	n, ok := r.spec.NIC(nic)
 	if !ok {
-		var names []string
-		for _, x := range r.spec.NICs {
-			names = append(names, x.Name)
-		}
-		return api.Errorf(api.ErrBadRequest, "vm %s has no NIC %q (NICs: %s)", vmName, nic, strings.Join(names, ", "))
+		return api.Errorf(api.ErrBadRequest, "vm %s has no NIC %q (NICs: %s)", vmName, nic, strings.Join(nicNames(r), ", "))
 	}
 	if st := r.State(); !st.Up() {
 		return d.fail(api.ErrNotRunning, "%s is not running (state: %s); its console log says why, and down then up restarts it", vmName, st)
@@ -180,5 +176,6 @@ func (d *Daemon) SetLink(ctx context.Context, vmName, nic string, up bool) error
 		return fmt.Errorf("vm %s: link %s is %s, but a daemon restart will not know: %w", vmName, n.Name, map[bool]string{true: "up", false: "down"}[up], err)
 	}
 	d.log.Info("link", "vm", vmName, "nic", n.Name, "up", up)
+	d.events.Publish(api.Event{Kind: "link", VM: vmName, NIC: n.Name, LAN: n.LAN, What: map[bool]string{true: "up", false: "down"}[up]})
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cloonix-go/cloonix/events"
 	"log/slog"
 	"os"
 	"sort"
@@ -73,6 +74,7 @@ type Daemon struct {
 	lockFile *os.File
 
 	linksMu  sync.Mutex // serialises links.json
+	events   *events.Hub
 	downOnce sync.Once
 	downCh   chan struct{}
 }
@@ -94,6 +96,7 @@ func New(opts Options) (*Daemon, error) {
 		dirs:   opts.Dirs,
 		log:    opts.Log.With("lab", opts.Lab.Name),
 		vms:    map[string]*vmRun{},
+		events: events.New(),
 		downCh: make(chan struct{}),
 	}, nil
 }

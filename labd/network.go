@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/capture"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/lan"
@@ -25,6 +26,7 @@ import (
 type network struct {
 	d        *Daemon
 	switches map[string]*lan.Switch
+	captures map[string]*capture.LAN // the capture side of each switch: flight recorder and live captures
 	nats     map[string]*netstack.NAT
 	ctx      context.Context // ends when the network closes; every port goroutine runs under it
 	cancel   context.CancelFunc
@@ -36,12 +38,15 @@ func newNetwork(ctx context.Context, d *Daemon) (*network, error) {
 	n := &network{
 		d:        d,
 		switches: map[string]*lan.Switch{},
+		captures: map[string]*capture.LAN{},
 		nats:     map[string]*netstack.NAT{},
 		ctx:      ctx,
 		cancel:   cancel,
 	}
 	for _, l := range d.lab.LANs {
-		n.switches[l.Name] = lan.New(lan.Config{Name: l.Name, MTU: l.MTU}, d.log.With("lan", l.Name))
+		sw := lan.New(lan.Config{Name: l.Name, MTU: l.MTU}, d.log) // the switch adds lan itself
+		n.switches[l.Name] = sw
+		n.captures[l.Name] = capture.NewLAN(l.Name, sw, l.RecorderKiB<<10)
 	}
 	for _, cfg := range d.lab.NATs {
 		sw, ok := n.switches[cfg.LAN]
@@ -61,6 +66,10 @@ func newNetwork(ctx context.Context, d *Daemon) (*network, error) {
 			StateDir:          d.dirs.State,
 			Reservations:      reservations(d.lab, cfg),
 			Log:               d.opts.Log, // the NAT adds lab and nat itself
+			OnLease: func(le dhcp.Lease) {
+				d.events.Publish(api.Event{Kind: "lease", VM: le.Hostname, LAN: cfg.LAN, What: "bound",
+					Detail: fmt.Sprintf("%s for %s from nat %s", le.IP, le.MAC, cfg.Name)})
+			},
 		})
 		if err != nil {
 			n.close()

@@ -81,6 +81,7 @@ func (r *vmRun) setState(s api.VMState) {
 	r.mu.Unlock()
 	if old != s {
 		r.d.log.Info("vm state", "vm", r.spec.Name, "from", old, "to", s)
+		r.d.events.Publish(api.Event{Kind: "vm", VM: r.spec.Name, What: string(s), Detail: "was " + string(old)})
 	}
 }
 

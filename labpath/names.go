@@ -10,6 +10,10 @@ import (
 // network: `cloonix-proxy LAB vsock VM`. No NAT may take the name.
 const VsockEntity = "vsock"
 
+// CaptureWord is the word in the ENTITY place of cloonix-proxy that streams a capture instead:
+// `cloonix-proxy LAB capture lan12`. No NAT may take the name either.
+const CaptureWord = "capture"
+
 // maxNameLen is the longest name: the longest DNS label.
 const maxNameLen = 63
 

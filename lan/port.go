@@ -58,6 +58,10 @@ type Port struct {
 // Name returns the name given to Attach.
 func (p *Port) Name() string { return p.name }
 
+// ID is the port's number on its switch, unique among its attached ports (a detached port's may be reused,
+// as late as possible).
+func (p *Port) ID() uint16 { return p.id }
+
 // Input switches one frame that arrived from the port's peer. The switch copies what it keeps, so
 // frame may be reused as soon as Input returns. Input never blocks on other ports.
 func (p *Port) Input(frame []byte) {
@@ -80,9 +84,7 @@ func (p *Port) Input(frame []byte) {
 	}
 	p.rx.frames.Add(1)
 	p.rx.bytes.Add(uint64(n))
-	if tap := s.tap.Load(); tap != nil {
-		(*tap)(p, frame)
-	}
+	tap := s.tap.Load()
 
 	now := s.now()
 	if frame[6]&1 == 0 { // never learn a group address as a source
@@ -92,10 +94,16 @@ func (p *Port) Input(frame []byte) {
 	if frame[0]&1 == 0 {
 		if id := s.macs.lookup(macKey(frame[0:6]), now, s.age); id != 0 {
 			if id == p.id {
+				if tap != nil {
+					(*tap)(p, p, frame)
+				}
 				return // the destination sits behind the source port: filter, never echo
 			}
 			if int(id) < len(tbl.byID) {
 				if d := tbl.byID[id]; d != nil {
+					if tap != nil {
+						(*tap)(p, d, frame)
+					}
 					if d.ready() {
 						d.enqueue(getBuf(frame, 1))
 					}
@@ -103,6 +111,9 @@ func (p *Port) Input(frame []byte) {
 				}
 			}
 		}
+	}
+	if tap != nil {
+		(*tap)(p, nil, frame)
 	}
 	// Broadcast, multicast or unknown unicast: flood to every other port.
 	targets := p.targets[:0]

@@ -35,9 +35,11 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Tap sees every frame a port accepts, before it is switched. It runs on the port's input
-// goroutine and must not keep frame after it returns.
-type Tap func(in *Port, frame []byte)
+// Tap sees every frame a port accepts, as it is switched: in is the port it came from, dst the one port it
+// goes to (in itself when the switch filters it, as its destination sits behind in), nil when it is flooded
+// to every other port. It runs on in's input goroutine, must not block, and must not keep frame after it
+// returns.
+type Tap func(in, dst *Port, frame []byte)
 
 // portTable is an immutable snapshot of the attached ports. Writers replace it under Switch.mu.
 type portTable struct {

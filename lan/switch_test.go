@@ -2,6 +2,7 @@ package lan
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 )
@@ -266,13 +267,35 @@ func TestCloseDetachesAll(t *testing.T) {
 func TestTapSeesAcceptedFrames(t *testing.T) {
 	f := newFixture(t, Config{MTU: 1500})
 	var seen []string
-	f.sw.SetTap(func(in *Port, fr []byte) { seen = append(seen, in.Name()) })
+	f.sw.SetTap(func(in, _ *Port, fr []byte) { seen = append(seen, in.Name()) })
 	f.a.Input(frame(macBcast, macA, 60, 1))
 	f.b.Input(frame(macBcast, macB, 2000, 2)) // too big: not tapped
 	f.sw.SetTap(nil)
 	f.c.Input(frame(macBcast, macC, 60, 3))
 	if len(seen) != 1 || seen[0] != "a" {
 		t.Errorf("tap saw %v, want [a]", seen)
+	}
+}
+
+// TestTapSeesWhereFramesGo: the tap is told the one port a unicast frame goes to, the source port itself
+// when the switch filters the frame, and nil for a flood.
+func TestTapSeesWhereFramesGo(t *testing.T) {
+	f := newFixture(t, Config{MTU: 1500})
+	var got []string
+	f.sw.SetTap(func(in, dst *Port, fr []byte) {
+		d := "flood"
+		if dst != nil {
+			d = dst.Name()
+		}
+		got = append(got, in.Name()+">"+d)
+	})
+	f.a.Input(frame(macBcast, macA, 60, 1))                      // a learned
+	f.b.Input(frame(macA, macB, 60, 2))                          // to a; b learned
+	f.a.Input(frame(macA, macA, 60, 3))                          // a's own MAC behind a: filtered
+	f.c.Input(frame([]byte{0x02, 0, 0, 0, 0, 0xd}, macC, 60, 4)) // unknown unicast: flood
+	want := "a>flood b>a a>a c>flood"
+	if strings.Join(got, " ") != want {
+		t.Errorf("tap saw %q, want %q", strings.Join(got, " "), want)
 	}
 }
 

@@ -27,6 +27,7 @@ type Config struct {
 	StateDir          string             // where leases-<Name>.json lives; "" keeps leases in memory
 	Reservations      []dhcp.Reservation // fixed addresses; DNS resolves each Hostname (a VM name) to its lease
 	LeaseTime         time.Duration      // DHCP lease time, 1 hour by default
+	OnLease           func(dhcp.Lease)   // told of each lease acknowledged; must not block (dhcp.Config.OnBind)
 	DialTimeout       time.Duration      // DialTCP and egress connect timeout when ctx has none, 10 s by default
 	UDPIdleTimeout    time.Duration      // an egress UDP flow closes after this long idle, 60 s by default
 	MaxFlows          int                // concurrent egress TCP+UDP flows, 1024 by default

@@ -87,6 +87,7 @@ func New(cfg Config) (*NAT, error) {
 		DomainName:   cfg.Lab,
 		Reservations: cfg.Reservations,
 		LeaseFile:    cfg.leaseFile(),
+		OnBind:       cfg.OnLease,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("nat %s: DHCP server: %w", cfg.Name, err)

@@ -50,6 +50,23 @@ func Connect(ctx context.Context, socketPath, entity, host string, port uint16) 
 	if err := labpath.CheckHost(host); err != nil {
 		return nil, err
 	}
+	target := net.JoinHostPort(host, strconv.Itoa(int(port)))
+	return exchange(ctx, socketPath, "CONNECT "+target+" HTTP/1.1\r\nHost: "+target+"\r\n"+ViaHeader+": "+entity+"\r\n\r\n")
+}
+
+// Get asks the daemon at socketPath for a streamed resource (path and query, e.g.
+// "/v1/capture?target=lan12") and returns the connection once the daemon has answered 200: from then on it
+// carries the body, until the daemon closes it (HTTP/1.0, so no chunking). Refusals are as for Connect; ctx
+// bounds the request, not the stream: close the connection to end that.
+func Get(ctx context.Context, socketPath, path string) (*net.UnixConn, error) {
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n") {
+		return nil, errors.New("tunnel: bad path " + strconv.Quote(path))
+	}
+	return exchange(ctx, socketPath, "GET "+path+" HTTP/1.0\r\nHost: cloonix\r\n\r\n")
+}
+
+// exchange dials the daemon, sends req and reads the answer's head, within ctx.
+func exchange(ctx context.Context, socketPath, req string) (*net.UnixConn, error) {
 	uc, err := unixsock.Dial(ctx, socketPath) // our directory, our uid at the other end
 	if err != nil {
 		return nil, err
@@ -58,7 +75,7 @@ func Connect(ctx context.Context, socketPath, entity, host string, port uint16) 
 		_ = uc.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = uc.SetDeadline(time.Unix(1, 0)) })
-	err = handshake(uc, entity, host, port)
+	err = handshake(uc, req)
 	if !stop() && err == nil {
 		// ctx ended after the answer but the deadline is now in the past.
 		err = ctx.Err()
@@ -74,9 +91,7 @@ func Connect(ctx context.Context, socketPath, entity, host string, port uint16) 
 	return uc, nil
 }
 
-func handshake(c *net.UnixConn, entity, host string, port uint16) error {
-	target := net.JoinHostPort(host, strconv.Itoa(int(port)))
-	req := "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n" + ViaHeader + ": " + entity + "\r\n\r\n"
+func handshake(c *net.UnixConn, req string) error {
 	if _, err := c.Write([]byte(req)); err != nil {
 		return errors.New("send request: " + err.Error())
 	}

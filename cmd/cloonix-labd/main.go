@@ -73,6 +73,8 @@ func newApp() *cli.App {
 			kindsCommand(),
 			accelCommand(),
 			linkCommand(),
+			captureCommand(),
+			eventsCommand(),
 			demoCommand(),
 			inventoryCommand(),
 			configCommand(),

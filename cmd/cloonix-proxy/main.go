@@ -14,7 +14,9 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/url"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/cloonix-go/cloonix/api/tunnel"
 	"github.com/cloonix-go/cloonix/labpath"
+	"github.com/cloonix-go/cloonix/relay"
 	"github.com/cloonix-go/cloonix/remote"
 )
 
@@ -45,7 +48,11 @@ type options struct {
 	entity string
 	host   string
 	port   uint16
+	// capture: SERVER capture TARGET... streams pcapng to stdout instead (last: from the flight recorders).
+	capture []string
+	last    string
 }
+
 
 func main() { os.Exit(run(os.Args[1:])) }
 
@@ -84,11 +91,34 @@ func parseArgs(args []string) (options, int, error) {
 			return o, exitOK, nil
 		case a == "--fdpass" || a == "-fdpass":
 			o.fdpass = true
+		case a == "--last" && i+1 < len(args):
+			i++
+			o.last = args[i]
+		case strings.HasPrefix(a, "--last="):
+			o.last = strings.TrimPrefix(a, "--last=")
 		case len(a) > 1 && a[0] == '-':
 			return o, -1, errors.New("unknown option " + a)
 		default:
 			pos = append(pos, a)
 		}
+	}
+	if len(pos) >= 2 && pos[1] == labpath.CaptureWord {
+		o.server, o.capture = pos[0], pos[2:]
+		if len(o.capture) == 0 {
+			return o, -1, errors.New("capture needs a TARGET: a LAN (lan12) or a NIC (r1:eth1)")
+		}
+		if o.fdpass {
+			return o, -1, errors.New("--fdpass is for ssh, not for capture")
+		}
+		if o.last != "" {
+			if d, err := time.ParseDuration(o.last); err != nil || d <= 0 {
+				return o, -1, errors.New("bad --last " + strconv.Quote(o.last) + ": want a duration such as 60s")
+			}
+		}
+		return o, -1, labpath.CheckName("lab", o.server)
+	}
+	if o.last != "" {
+		return o, -1, errors.New("--last is for capture: cloonix-proxy SERVER capture TARGET... --last 60s")
 	}
 	if len(pos) != 3 {
 		return o, -1, errors.New("want 3 arguments SERVER ENTITY HOST[:PORT], got " + strconv.Itoa(len(pos)))
@@ -131,30 +161,53 @@ func proxy(o options) error {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	open := func(sock string) (*net.UnixConn, error) {
+		if o.capture != nil {
+			return tunnel.Get(ctx, sock, capturePath(o))
+		}
+		return tunnel.Connect(ctx, sock, o.entity, o.host, o.port)
+	}
 	var conn *net.UnixConn
 	if t.Remote != nil {
 		// Through the forward of the remote lab's socket; the first dial (or the first after the ssh master
 		// ended) sets it up. A daemon's refusal is final: the forward works.
 		err = t.Remote.Reach(ctx, func(sock string) error {
 			var err error
-			conn, err = tunnel.Connect(ctx, sock, o.entity, o.host, o.port)
+			conn, err = open(sock)
 			return err
 		}, func(err error) bool {
 			var te *tunnel.Error
 			return errors.As(err, &te)
 		})
 	} else {
-		conn, err = tunnel.Connect(ctx, t.Socket, o.entity, o.host, o.port)
+		conn, err = open(t.Socket)
 	}
 	cancel()
 	if err != nil {
 		return explain(o, t, err)
 	}
 	defer conn.Close()
+	if o.capture != nil {
+		// The pcapng stream to stdout until the daemon ends it or the reader goes away (EPIPE: a normal end).
+		signal.Ignore(syscall.SIGPIPE)
+		if _, err := relay.Copy(os.Stdout, conn); err != nil && !errors.Is(err, syscall.EPIPE) {
+			return errors.New("capture: " + err.Error())
+		}
+		return nil
+	}
 	if o.fdpass {
 		return passFD(conn)
 	}
 	return pipe(conn)
+}
+
+// capturePath is the API path of the capture o asks for.
+func capturePath(o options) string {
+	q := url.Values{"target": o.capture}
+	if o.last != "" {
+		q.Set("last", o.last)
+	}
+	return "/v1/capture?" + q.Encode()
 }
 
 // explain turns a failure to reach the daemon into a sentence; a daemon's

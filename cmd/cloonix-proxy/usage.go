@@ -1,11 +1,13 @@
 package main
 
-const shortUsage = "usage: cloonix-proxy [--fdpass] SERVER ENTITY HOST[:PORT]   (cloonix-proxy -h for help)\n"
+const shortUsage = "usage: cloonix-proxy [--fdpass] SERVER ENTITY HOST[:PORT]   (cloonix-proxy -h for help)\n" +
+	"       cloonix-proxy SERVER capture TARGET... [--last 60s] | wireshark -k -i -\n"
 
 const usage = `cloonix-proxy: reach a VM of a Cloonix lab as an OpenSSH ProxyCommand.
 
 Usage:
   cloonix-proxy [--fdpass] SERVER ENTITY HOST[:PORT]
+  cloonix-proxy SERVER capture TARGET... [--last DURATION]
   cloonix-proxy -h | --help
   cloonix-proxy --version
 
@@ -19,6 +21,11 @@ Usage:
 
   --fdpass  hand the connected socket to ssh and exit at once
             (needs "ProxyUseFdpass yes"; OpenSSH only, not paramiko/libssh).
+
+  capture   instead of a VM, stream a live pcapng capture of each TARGET, a
+            LAN (lan12) or a NIC (r1:eth1), to stdout: a remote lab is
+            captured from here, | wireshark -k -i -. --last 60s starts a
+            minute in the past, from the LANs' flight recorders.
 
 It asks the lab daemon to connect to HOST:PORT, then copies stdin to the VM
 and the VM to stdout until both directions end. Errors are printed as

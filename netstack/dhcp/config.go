@@ -51,6 +51,9 @@ type Config struct {
 	// MaxLeases bounds the number of non-reserved leases and offers;
 	// 0 = DefaultMaxLeases.
 	MaxLeases int
+	// OnBind, if set, is told of each lease the server acknowledges (new or renewed). It runs on the
+	// server's goroutine with its lock held: it must not block or call back into the server.
+	OnBind func(Lease)
 }
 
 // withDefaults validates cfg and returns a copy with defaults applied.

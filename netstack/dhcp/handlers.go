@@ -65,6 +65,9 @@ func (s *Server) request(req *dhcpv4.DHCPv4, now time.Time) (*dhcpv4.DHCPv4, err
 	}
 	s.put(&entry{lease: l, bound: true})
 	s.persistLocked()
+	if s.cfg.OnBind != nil {
+		s.cfg.OnBind(l)
+	}
 	return s.reply(req, dhcpv4.MessageTypeAck, want)
 }
 

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/cloonix-go/cloonix/api"
+)
+
+func captureCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "capture",
+		Usage: "capture LANs and NICs live as pcapng, rootless, from the lab's switch (| wireshark -k -i -)",
+		Description: "TARGET is a LAN (lan12) or a VM's NIC (r1:eth1); each is one named interface in the pcapng output.\n" +
+			"The output goes to stdout (pipe it: | wireshark -k -i -, | tshark -r -, | tcpdump -r -) or to -w FILE,\n" +
+			"until Ctrl-C or until the reader goes away. --last 60s starts a minute in the past, from each LAN's\n" +
+			"flight recorder (the first 256 bytes of each frame). A reader too slow for the LAN loses frames, counted\n" +
+			"in the pcapng interface statistics; the LAN never slows down.",
+		ArgsUsage: "TARGET...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "write", Aliases: []string{"w"}, Usage: "write to `FILE` (0600) instead of stdout"},
+			&cli.DurationFlag{Name: "last", Usage: "start this long ago, from the flight recorders (e.g. 60s)"},
+			&cli.DurationFlag{Name: "for", Usage: "stop after this long (e.g. 10s); default: until Ctrl-C or the reader goes away"},
+		},
+		Action: func(c *cli.Context) error {
+			targets, err := positionalArgs(c)
+			if err != nil {
+				return err
+			}
+			if len(targets) == 0 {
+				return errors.New("usage: cloonix-labd capture TARGET... (for example: capture lan12 r1:eth1 | wireshark -k -i -)")
+			}
+			if c.Duration("last") < 0 || c.Duration("for") < 0 {
+				return errors.New("capture --last and --for take a positive duration, e.g. --last 60s")
+			}
+			out := os.Stdout
+			if path := c.String("write"); path != "" {
+				f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+				if err != nil {
+					return fmt.Errorf("capture -w: %w", err)
+				}
+				defer f.Close()
+				out = f
+			} else if term.IsTerminal(int(os.Stdout.Fd())) {
+				return errors.New("capture writes pcapng, which is binary: pipe it (| wireshark -k -i -, | tshark -r -) or give -w FILE")
+			}
+			_, client, err := upLab(c)
+			if err != nil {
+				return err
+			}
+			q := url.Values{"target": targets}
+			if d := c.Duration("last"); d > 0 {
+				q.Set("last", d.String())
+			}
+			conn, err := client.Stream(c.Context, "/"+api.Version+"/capture?"+q.Encode())
+			if err != nil {
+				return err
+			}
+			stop := closeOnDone(c, conn)
+			defer stop()
+			if d := c.Duration("for"); d > 0 {
+				t := time.AfterFunc(d, func() { conn.Close() })
+				defer t.Stop()
+			}
+			signal.Ignore(syscall.SIGPIPE) // a reader that goes away is a normal end: see copyBlocks
+			return copyBlocks(out, conn)
+		},
+	}
+}
+
+// closeOnDone closes c when the command's context ends (Ctrl-C), so that a blocked read returns.
+func closeOnDone(ctx *cli.Context, c io.Closer) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Context.Done():
+			c.Close()
+		case <-done:
+		}
+	}()
+	return func() { close(done) }
+}
+
+// copyBlocks copies a pcapng stream from src to dst a whole block at a time, so that an end by Ctrl-C (src
+// closed under a read) leaves a file that readers take whole. It returns nil when src ends, was closed, or
+// dst's reader went away (EPIPE): all normal ends of a capture.
+func copyBlocks(dst io.Writer, src io.Reader) error {
+	r := bufio.NewReaderSize(src, 256<<10)
+	w := bufio.NewWriterSize(dst, 256<<10)
+	order := binary.ByteOrder(binary.LittleEndian)
+	head := make([]byte, 12)
+	for {
+		if _, err := io.ReadFull(r, head[:8]); err != nil {
+			return flushEnd(w)
+		}
+		if binary.LittleEndian.Uint32(head) == 0x0A0D0D0A { // a section header: its byte order follows
+			if _, err := io.ReadFull(r, head[8:12]); err != nil {
+				return flushEnd(w)
+			}
+			if binary.BigEndian.Uint32(head[8:]) == 0x1A2B3C4D {
+				order = binary.BigEndian
+			} else {
+				order = binary.LittleEndian
+			}
+		} else {
+			head = head[:8]
+		}
+		n := int(order.Uint32(head[4:8]))
+		if n < len(head) || n > 16<<20 || n%4 != 0 {
+			return fmt.Errorf("capture: the daemon sent a damaged pcapng block (length %d)", n)
+		}
+		block := make([]byte, n)
+		copy(block, head)
+		if _, err := io.ReadFull(r, block[len(head):]); err != nil {
+			return flushEnd(w)
+		}
+		head = head[:12]
+		if _, err := w.Write(block); err != nil {
+			return writeEnd(err)
+		}
+		if r.Buffered() == 0 { // nothing more waiting: let a live reader see it now
+			if err := w.Flush(); err != nil {
+				return writeEnd(err)
+			}
+		}
+	}
+}
+
+// flushEnd writes what is buffered at the end of the stream.
+func flushEnd(w *bufio.Writer) error { return writeEnd(w.Flush()) }
+
+// writeEnd makes a reader that went away a normal end.
+func writeEnd(err error) error {
+	if err == nil || errors.Is(err, syscall.EPIPE) {
+		return nil
+	}
+	return fmt.Errorf("capture: write: %w", err)
+}
+
+func eventsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "events",
+		Usage: "follow what changes in the lab: VM states, links, captures, DHCP leases",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print each event as a JSON line"},
+			&cli.BoolFlag{Name: "all", Usage: "start with every event the daemon kept (its last 1024), not only new ones"},
+			&cli.DurationFlag{Name: "for", Usage: "stop after this long (e.g. 10s); default: until Ctrl-C"},
+		},
+		Action: func(c *cli.Context) error {
+			_, client, err := upLab(c)
+			if err != nil {
+				return err
+			}
+			path := "/" + api.Version + "/events"
+			if c.Bool("all") {
+				path += "?since=0"
+			}
+			conn, err := client.Stream(c.Context, path)
+			if err != nil {
+				return err
+			}
+			stop := closeOnDone(c, conn)
+			defer stop()
+			if d := c.Duration("for"); d > 0 {
+				t := time.AfterFunc(d, func() { conn.Close() })
+				defer t.Stop()
+			}
+			signal.Ignore(syscall.SIGPIPE)
+			sc := bufio.NewScanner(conn)
+			sc.Buffer(make([]byte, 64<<10), 1<<20)
+			w := bufio.NewWriter(os.Stdout)
+			for sc.Scan() {
+				line := sc.Bytes()
+				if !c.Bool("json") {
+					var e api.Event
+					if err := json.Unmarshal(line, &e); err != nil {
+						return fmt.Errorf("events: bad event from the daemon: %v", err)
+					}
+					line = []byte(e.String())
+				}
+				w.Write(line)
+				w.WriteByte('\n')
+				if err := w.Flush(); err != nil {
+					return writeEnd(err)
+				}
+			}
+			return nil
+		},
+	}
+}
