@@ -53,7 +53,6 @@ type options struct {
 	last    string
 }
 
-
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
