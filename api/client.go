@@ -72,6 +72,20 @@ func (c *Client) SetLink(ctx context.Context, vm, nic string, up bool) error {
 	return c.doBody(ctx, http.MethodPost, "link", LinkRequest{VM: vm, NIC: nic, Up: up}, nil)
 }
 
+// Impair sets or clears impairments on a VM's NIC and returns its link as it is now.
+func (c *Client) Impair(ctx context.Context, req ImpairRequest) (LinkStatus, error) {
+	var v LinkStatus
+	err := c.doBody(ctx, http.MethodPost, "impair", req, &v)
+	return v, err
+}
+
+// Links lists every VM NIC's link: state, impairments, counters.
+func (c *Client) Links(ctx context.Context) ([]LinkStatus, error) {
+	var v []LinkStatus
+	err := c.do(ctx, http.MethodGet, "links", &v)
+	return v, err
+}
+
 // Connect opens a tunnel to host:port through entity (see package tunnel).
 // A refusal is a *tunnel.Error carrying the status and reason.
 func (c *Client) Connect(ctx context.Context, entity, host string, port uint16) (net.Conn, error) {

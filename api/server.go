@@ -188,7 +188,9 @@ var routes = map[string]route{
 		}
 		return map[string]string{"status": "stopping"}, nil
 	}},
-	"/" + Version + "/link": {http.MethodPost, http.StatusOK, serveLink},
+	"/" + Version + "/link":   {http.MethodPost, http.StatusOK, serveLink},
+	"/" + Version + "/impair": {http.MethodPost, http.StatusOK, serveImpair},
+	"/" + Version + "/links":  {http.MethodGet, http.StatusOK, serveLinks},
 	"/" + Version + "/keys": {http.MethodGet, http.StatusOK, func(b Backend, r *http.Request) (any, error) {
 		kr, ok := b.(KeyReader)
 		if !ok {
@@ -206,6 +208,37 @@ type KeyReader interface {
 // LinkSetter is the optional backend interface behind POST /v1/link: it takes a VM's NIC link down or up.
 type LinkSetter interface {
 	SetLink(ctx context.Context, vm, nic string, up bool) error
+}
+
+// Impairer is the optional backend interface behind POST /v1/impair and GET /v1/links.
+type Impairer interface {
+	Impair(ctx context.Context, req ImpairRequest) (LinkStatus, error)
+	Links(ctx context.Context) ([]LinkStatus, error)
+}
+
+func serveImpair(b Backend, r *http.Request) (any, error) {
+	im, ok := b.(Impairer)
+	if !ok {
+		return nil, Errorf(ErrBadRequest, "this daemon cannot impair links")
+	}
+	var req ImpairRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return nil, Errorf(ErrBadRequest, "impair request: %v; send {\"vm\":\"r1\",\"nic\":\"eth1\",\"set\":[\"delay=50ms\"]}", err)
+	}
+	if req.VM == "" || req.NIC == "" || (len(req.Set) == 0) == !req.Clear {
+		return nil, Errorf(ErrBadRequest, "impair request needs vm, nic, and set or clear, e.g. {\"vm\":\"r1\",\"nic\":\"eth1\",\"set\":[\"delay=50ms\"]}")
+	}
+	return im.Impair(r.Context(), req)
+}
+
+func serveLinks(b Backend, r *http.Request) (any, error) {
+	im, ok := b.(Impairer)
+	if !ok {
+		return nil, Errorf(ErrBadRequest, "this daemon cannot list links")
+	}
+	return im.Links(r.Context())
 }
 
 // LinkRequest is the body of POST /v1/link.
@@ -235,7 +268,7 @@ func serveLink(b Backend, r *http.Request) (any, error) {
 	return req, nil
 }
 
-const endpoints = "GET /v1/lab, GET /v1/vms, GET /v1/leases, GET /v1/keys, GET /v1/capture, GET /v1/events, POST /v1/down, POST /v1/link, CONNECT vm:port"
+const endpoints = "GET /v1/lab, GET /v1/vms, GET /v1/leases, GET /v1/keys, GET /v1/links, GET /v1/capture, GET /v1/events, POST /v1/down, POST /v1/link, POST /v1/impair, CONNECT vm:port"
 
 // Stream is a started streaming answer: it writes its body to w until ctx ends or a write fails (the
 // client went away), and returns nil in both cases unless something else failed.

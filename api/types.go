@@ -1,6 +1,10 @@
 package api
 
-import "time"
+import (
+	"time"
+
+	"github.com/cloonix-go/cloonix/impair"
+)
 
 // Version is the path prefix of every management endpoint.
 const Version = "v1"
@@ -118,4 +122,37 @@ func (e Event) String() string {
 		s += " (" + e.Detail + ")"
 	}
 	return s
+}
+
+// LinkStatus is one VM NIC's link as GET /v1/links and `cloonix-labd link show` give it: its state, its
+// impairments each way, and the switch port's counters (Rx: from the VM, Tx: to it).
+type LinkStatus struct {
+	VM      string `json:"vm"`
+	NIC     string `json:"nic"`
+	LAN     string `json:"lan"`
+	Up      bool   `json:"up"`      // the link as `link … up|down` set it
+	Carrier bool   `json:"carrier"` // the VM's qemu is connected
+	// Out impairs what the VM sends on the NIC, In what it receives, in `link … set` words ("" when none).
+	Out      string        `json:"out,omitempty"`
+	In       string        `json:"in,omitempty"`
+	OutStats *impair.Stats `json:"out_stats,omitempty"`
+	InStats  *impair.Stats `json:"in_stats,omitempty"`
+	RxFrames uint64        `json:"rx_frames"`
+	RxBytes  uint64        `json:"rx_bytes"`
+	TxFrames uint64        `json:"tx_frames"`
+	TxBytes  uint64        `json:"tx_bytes"`
+	// Drops are frames for the VM the port's queue had no room for; DropsLinkDown those dropped while the
+	// link was down or the VM not connected.
+	Drops         uint64 `json:"drops"`
+	DropsLinkDown uint64 `json:"drops_link_down"`
+}
+
+// ImpairRequest is the body of POST /v1/impair: set words on (merged with what is there) or clear one
+// direction ("out", "in" or "both"; "" is "out") of a VM's NIC.
+type ImpairRequest struct {
+	VM    string   `json:"vm"`
+	NIC   string   `json:"nic"`
+	Dir   string   `json:"dir,omitempty"`
+	Set   []string `json:"set,omitempty"`
+	Clear bool     `json:"clear,omitempty"`
 }

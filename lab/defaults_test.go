@@ -181,3 +181,22 @@ func TestRecorderSize(t *testing.T) {
 		t.Errorf("recorder_kib = -1: %v", err)
 	}
 }
+
+// TestImpairInTheLabFile: impairments on a NIC and a LAN, and a seed; bad words are one line naming the key.
+func TestImpairInTheLabFile(t *testing.T) {
+	src := "name = \"x\"\nseed = 7\n[[lan]]\nname = \"a\"\nimpair = \"wan\"\n[[vm]]\nname = \"vm1\"\n[vm.nics]\neth0 = \"a\"\n[vm.impair]\neth0 = \"delay=5ms dir=both\"\n"
+	l := mustParse(t, src, t.TempDir(), Env{})
+	if l.Seed != 7 || l.LANs[0].Impair != "wan" || l.VMs[0].Impair["eth0"] != "delay=5ms dir=both" {
+		t.Errorf("seed %d, LAN %+v, VM impair %v", l.Seed, l.LANs[0], l.VMs[0].Impair)
+	}
+	for bad, want := range map[string]string{
+		"[vm.impair]\neth0 = \"delay=soon\"\n": "delay=soon",
+		"[vm.impair]\neth7 = \"wan\"\n":        "eth7",
+		"[vm.impair]\neth0 = \"dir=up wan\"\n": "dir=up",
+	} {
+		_, err := Parse("lab.toml", []byte("name = \"x\"\n[[lan]]\nname = \"a\"\n[[vm]]\nname = \"vm1\"\n[vm.nics]\neth0 = \"a\"\n"+bad), t.TempDir(), Env{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v; want a problem naming %s", bad, err, want)
+		}
+	}
+}

@@ -22,21 +22,27 @@ type Lab struct {
 	VMs  []VM   // in file order
 	LANs []LAN  // declared LANs in file order, then LANs created implicitly for NATs
 	NATs []NAT  // in file order
+	// Seed makes random impairments replay: every impairment stage draws from a stream derived from it and
+	// its place. 0 (not set) means a new random seed at each start.
+	Seed uint64
 }
 
 // VM is one virtual machine.
 type VM struct {
-	Name        string
-	Kind        *kind.Kind
-	Variant     string // "" when the kind has no variants, else the chosen (or default) variant
-	Image       ImageRef
-	MemoryMiB   int
-	CPUs        int
-	NICs        []NIC  // ordered by Index, contiguous from 0
-	Day0        string // absolute path of the day-0 file, or ""
-	Day0Given   string // the day-0 file as the lab file writes it (relative or absolute), or ""
-	SSHLegacy   bool   // allow SHA-1 key exchange and ssh-rsa when connecting
-	Vsock       bool   // a virtio-vsock device, reached as `cloonix-proxy LAB vsock VM` (default: the kind's)
+	Name      string
+	Kind      *kind.Kind
+	Variant   string // "" when the kind has no variants, else the chosen (or default) variant
+	Image     ImageRef
+	MemoryMiB int
+	CPUs      int
+	NICs      []NIC  // ordered by Index, contiguous from 0
+	Day0      string // absolute path of the day-0 file, or ""
+	Day0Given string // the day-0 file as the lab file writes it (relative or absolute), or ""
+	SSHLegacy bool   // allow SHA-1 key exchange and ssh-rsa when connecting
+	Vsock     bool   // a virtio-vsock device, reached as `cloonix-proxy LAB vsock VM` (default: the kind's)
+	// Impair holds the impairments the lab file sets on NICs: NIC name → words as `link VM NIC set` takes
+	// them ("delay=50ms loss=1%", a preset, "dir=both"), checked by package impair.
+	Impair      map[string]string
 	BootTimeout time.Duration
 }
 
@@ -58,6 +64,9 @@ type LAN struct {
 	// RecorderKiB is the size of the LAN's flight recorder, the ring of its last frames that
 	// `cloonix-labd capture LAN --last 60s` reads: DefaultRecorderKiB unless the lab file says; 0 turns it off.
 	RecorderKiB int
+	// Impair is the impairment of every frame that enters the LAN (each NIC's "out" unless the NIC sets its
+	// own), in `link … set` words; "" for none.
+	Impair string
 }
 
 // NAT is one userspace NAT (gateway, DHCP, DNS, dial-in) attached to a LAN.

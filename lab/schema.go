@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"github.com/cloonix-go/cloonix/impair"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -27,11 +28,11 @@ const (
 )
 
 var (
-	topKeys = []string{"version", "name", "lan", "nat", "vm"}
-	lanKeys = []string{"name", "mtu", "recorder_kib"}
+	topKeys = []string{"version", "name", "seed", "lan", "nat", "vm"}
+	lanKeys = []string{"name", "mtu", "recorder_kib", "impair"}
 	natKeys = []string{"name", "lan", "subnet", "gateway", "allow_host_loopback", "dns"}
 	vmKeys  = []string{"name", "kind", "variant", "image", "memory", "cpus", "day0", "nics", "ssh_legacy",
-		"boot_timeout", "vsock"}
+		"boot_timeout", "vsock", "impair"}
 )
 
 // defaultSubnet is the subnet of the i-th NAT that declares none: 10.99.i.0/24.
@@ -57,6 +58,13 @@ func (p *parser) lab(raw map[string]any) *Lab {
 			`add name = "nemo" at the top; it names the server, as in: cloonix-proxy nemo nat vm1`)
 	} else if name, ok := p.str(raw, nil, "name", `name = "nemo"`); ok && p.checkName([]string{"name"}, "lab", name) {
 		l.Name = name
+	}
+	if v, ok := p.integer(raw, nil, "seed", "seed = 42"); ok {
+		if v < 0 {
+			p.valProblem([]string{"seed"}, "seed must not be negative", "write it like seed = 42")
+		} else {
+			l.Seed = uint64(v)
+		}
 	}
 	lans := p.lans(raw)
 	l.NATs = p.nats(raw, &lans)
@@ -104,6 +112,13 @@ func (p *parser) lans(raw map[string]any) []*lanDecl {
 					fmt.Sprintf("use 0 (no flight recorder) to %d; the default is %d", MaxRecorderKiB, DefaultRecorderKiB))
 			} else {
 				d.lan.RecorderKiB = int(kib)
+			}
+		}
+		if words, ok := p.str(t, base, "impair", `impair = "delay=20ms loss=0.5%"`); ok {
+			if _, err := impair.Parse(impair.Spec{}, strings.Fields(words)); err != nil {
+				p.valProblem(child(base, "impair"), err.Error(), "see: cloonix-labd link presets")
+			} else {
+				d.lan.Impair = words
 			}
 		}
 		if d.lan.Name != "" {

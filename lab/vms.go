@@ -3,6 +3,7 @@ package lab
 import (
 	"errors"
 	"fmt"
+	"github.com/cloonix-go/cloonix/impair"
 	"io/fs"
 	"path/filepath"
 	"regexp"
@@ -180,6 +181,7 @@ func (p *parser) vm(t map[string]any, base []string, l *Lab, seen map[string]pos
 	nics, ok := p.vmNICs(t, base, k, l, vm.Name)
 	good = ok && good
 	vm.NICs = nics
+	vm.Impair = p.vmImpair(t, base, vm.NICs)
 	return vm, good
 }
 
@@ -401,4 +403,50 @@ func (p *parser) vmNICs(t map[string]any, base []string, k *kind.Kind, l *Lab, v
 		nics = append(nics, n)
 	}
 	return nics, true
+}
+
+// vmImpair reads [vm.impair]: NIC name → impairment words, each checked.
+func (p *parser) vmImpair(t map[string]any, base []string, nics []NIC) map[string]string {
+	v, present := t["impair"]
+	if !present {
+		return nil
+	}
+	it, ok := toTable(v)
+	if !ok {
+		p.valProblem(child(base, "impair"), fmt.Sprintf("impair must be a table, not %s", tomlType(v)),
+			`write [vm.impair] then eth1 = "delay=50ms loss=1%"`)
+		return nil
+	}
+	ibase := child(base, "impair")
+	out := map[string]string{}
+	for _, nic := range p.sortedKeys(it, ibase) {
+		path := child(ibase, nic)
+		known := false
+		for _, n := range nics {
+			known = known || n.Name == nic
+		}
+		if !known {
+			var names []string
+			for _, n := range nics {
+				names = append(names, n.Name)
+			}
+			p.keyProblem(path, fmt.Sprintf("impair names NIC %q, which this VM does not have", nic), "NICs: "+strings.Join(names, ", "))
+			continue
+		}
+		words, ok := it[nic].(string)
+		if !ok {
+			p.valProblem(path, fmt.Sprintf("%s must be a string of impairments, not %s", nic, tomlType(it[nic])), `write it like eth1 = "delay=50ms loss=1%"`)
+			continue
+		}
+		_, rest, err := impair.SplitDir(strings.Fields(words))
+		if err == nil {
+			_, err = impair.Parse(impair.Spec{}, rest)
+		}
+		if err != nil {
+			p.valProblem(path, err.Error(), "see: cloonix-labd link presets")
+			continue
+		}
+		out[nic] = words
+	}
+	return out
 }

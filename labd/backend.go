@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labpath"
 	"github.com/cloonix-go/cloonix/vm"
 )
@@ -128,6 +129,19 @@ func (d *Daemon) fail(kind error, format string, a ...any) error {
 	return api.Errorf(kind, "lab %s: "+format, append([]any{d.lab.Name}, a...)...)
 }
 
+// vmNIC finds a VM and one of its NICs, or says which names exist.
+func (d *Daemon) vmNIC(vmName, nic string) (*vmRun, lab.NIC, error) {
+	r, ok := d.vms[vmName]
+	if !ok {
+		return nil, lab.NIC{}, d.fail(api.ErrUnknownVM, "no VM named %q (VMs: %s)", vmName, nameList(d.vmOrder))
+	}
+	n, ok := r.spec.NIC(nic)
+	if !ok {
+		return nil, lab.NIC{}, api.Errorf(api.ErrBadRequest, "vm %s has no NIC %q (NICs: %s)", vmName, nic, strings.Join(nicNames(r), ", "))
+	}
+	return r, *n, nil
+}
+
 // nameList lists names for a sentence, "none" when there are none.
 func nameList(list []string) string {
 	if len(list) == 0 {
@@ -148,13 +162,9 @@ var _ api.LinkSetter = (*Daemon)(nil)
 // SetLink implements api.LinkSetter. Down means both: the LAN port drops every frame to and from the NIC, and
 // the guest sees its carrier go (QMP set_link), so routing protocols notice at once rather than by timers.
 func (d *Daemon) SetLink(ctx context.Context, vmName, nic string, up bool) error {
-	r, ok := d.vms[vmName]
-	if !ok {
-		return d.fail(api.ErrUnknownVM, "no VM named %q (VMs: %s)", vmName, nameList(d.vmOrder))
-	}
-	n, ok := r.spec.NIC(nic)
-	if !ok {
-		return api.Errorf(api.ErrBadRequest, "vm %s has no NIC %q (NICs: %s)", vmName, nic, strings.Join(nicNames(r), ", "))
+	r, n, err := d.vmNIC(vmName, nic)
+	if err != nil {
+		return err
 	}
 	if st := r.State(); !st.Up() {
 		return d.fail(api.ErrNotRunning, "%s is not running (state: %s); its console log says why, and down then up restarts it", vmName, st)

@@ -75,6 +75,9 @@ type Daemon struct {
 
 	linksMu  sync.Mutex // serialises links.json
 	events   *events.Hub
+	seed     uint64 // impairment streams derive from it (the lab file's seed, or a random one)
+	impMu    sync.Mutex
+	impairs  map[string]*nicImpair // "vm/nic" → its impairments, only those that have some
 	downOnce sync.Once
 	downCh   chan struct{}
 }
@@ -91,13 +94,15 @@ func New(opts Options) (*Daemon, error) {
 		opts.Log = slog.Default()
 	}
 	return &Daemon{
-		opts:   opts,
-		lab:    opts.Lab,
-		dirs:   opts.Dirs,
-		log:    opts.Log.With("lab", opts.Lab.Name),
-		vms:    map[string]*vmRun{},
-		events: events.New(),
-		downCh: make(chan struct{}),
+		opts:    opts,
+		lab:     opts.Lab,
+		dirs:    opts.Dirs,
+		log:     opts.Log.With("lab", opts.Lab.Name),
+		vms:     map[string]*vmRun{},
+		events:  events.New(),
+		seed:    labSeed(opts.Lab),
+		impairs: map[string]*nicImpair{},
+		downCh:  make(chan struct{}),
 	}, nil
 }
 
@@ -368,6 +373,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		d.net.connectVM(r)
 		go r.monitor(ctx)
 	}
+	d.applyLabImpairs()
 	return d.restoreLinks()
 }
 

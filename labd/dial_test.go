@@ -3,6 +3,7 @@ package labd
 import (
 	"context"
 	"fmt"
+	"github.com/cloonix-go/cloonix/events"
 	"log/slog"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ func TestDialSentences(t *testing.T) {
 	l := testLab(t)
 	l.LANs = []lab.LAN{{Name: "mgmt", MTU: 1500}, {Name: "lan12", MTU: 1500}}
 	l.VMs = append(l.VMs, testVM(t, "linux", "far", "lan12"))
-	d := &Daemon{lab: l, log: slog.New(slog.DiscardHandler), vms: map[string]*vmRun{}}
+	d := &Daemon{lab: l, log: slog.New(slog.DiscardHandler), vms: map[string]*vmRun{}, events: events.New()}
 	for i := range l.VMs {
 		d.vms[l.VMs[i].Name] = newVMRun(d, &l.VMs[i])
 		d.vmOrder = append(d.vmOrder, l.VMs[i].Name)

@@ -45,7 +45,8 @@ type Port struct {
 	done     chan struct{}
 	doneOnce sync.Once
 
-	targets []*Port // flood scratch, used only by Input's goroutine
+	fromPeer, toPeer atomic.Pointer[Shaper] // impairments of each direction (package impair), nil when none
+	wmu              sync.Mutex             // serialises WriteFrames between the writer and a toPeer shaper
 
 	_  [64]byte
 	rx struct{ frames, bytes, runt, tooBig atomic.Uint64 }
@@ -53,6 +54,27 @@ type Port struct {
 	tx struct{ frames, bytes, errors atomic.Uint64 }
 	_  [64]byte
 	dr struct{ queue, linkDown atomic.Uint64 }
+}
+
+// Shaper takes a port's frames in one direction and hands them on, maybe later, maybe changed or dropped
+// (package impair's Stage). Push must copy what it keeps and must not block.
+type Shaper interface {
+	Push(frame []byte)
+}
+
+// SetShapers installs the port's impairments: fromPeer sees the frames the peer sends before they are
+// switched (and hands them to Forward), toPeer the frames for the peer before they are written (and hands
+// them to WriteToPeer). nil removes one.
+func (p *Port) SetShapers(fromPeer, toPeer Shaper) {
+	store := func(a *atomic.Pointer[Shaper], s Shaper) {
+		if s == nil {
+			a.Store(nil)
+		} else {
+			a.Store(&s)
+		}
+	}
+	store(&p.fromPeer, fromPeer)
+	store(&p.toPeer, toPeer)
 }
 
 // Name returns the name given to Attach.
@@ -84,6 +106,20 @@ func (p *Port) Input(frame []byte) {
 	}
 	p.rx.frames.Add(1)
 	p.rx.bytes.Add(uint64(n))
+	if sh := p.fromPeer.Load(); sh != nil {
+		(*sh).Push(frame)
+		return
+	}
+	p.Forward(frame)
+}
+
+// Forward switches a frame from the port's peer that Input has counted (a fromPeer shaper calls it, maybe
+// later, from its own goroutine). Like Input it never blocks on other ports.
+func (p *Port) Forward(frame []byte) {
+	if p.detached.Load() || !p.up.Load() || !p.carrier.Load() {
+		return
+	}
+	s := p.sw
 	tap := s.tap.Load()
 
 	now := s.now()
@@ -116,13 +152,13 @@ func (p *Port) Input(frame []byte) {
 		(*tap)(p, nil, frame)
 	}
 	// Broadcast, multicast or unknown unicast: flood to every other port.
-	targets := p.targets[:0]
+	var scratch [16]*Port // on the stack: Forward may run on two goroutines (Input's and a shaper's)
+	targets := scratch[:0]
 	for _, d := range tbl.list {
 		if d != p && d.ready() {
 			targets = append(targets, d)
 		}
 	}
-	p.targets = targets
 	if len(targets) == 0 {
 		return
 	}
@@ -176,10 +212,19 @@ func (p *Port) writeLoop() {
 				p.dr.linkDown.Add(uint64(n))
 				continue
 			}
+			if sh := p.toPeer.Load(); sh != nil {
+				for _, b := range batch {
+					(*sh).Push(b.data)
+				}
+				continue
+			}
 			for _, b := range batch {
 				frames = append(frames, b.data)
 			}
-			if err := p.w.WriteFrames(frames); err != nil {
+			p.wmu.Lock()
+			err := p.w.WriteFrames(frames)
+			p.wmu.Unlock()
+			if err != nil {
 				p.tx.errors.Add(uint64(n))
 				if !failing {
 					p.sw.log.Warn("lan: write to port failed", "port", p.name, "frames", n, "err", err)
@@ -196,6 +241,24 @@ func (p *Port) writeLoop() {
 		p.release(taken)
 		spare = taken[:0]
 	}
+}
+
+// WriteToPeer writes one frame to the port's peer now (a toPeer shaper calls it when the frame's time
+// comes), counted as the writer counts its batches.
+func (p *Port) WriteToPeer(frame []byte) {
+	if p.detached.Load() || !p.up.Load() || !p.carrier.Load() {
+		p.dr.linkDown.Add(1)
+		return
+	}
+	p.wmu.Lock()
+	err := p.w.WriteFrames([][]byte{frame})
+	p.wmu.Unlock()
+	if err != nil {
+		p.tx.errors.Add(1)
+		return
+	}
+	p.tx.frames.Add(1)
+	p.tx.bytes.Add(uint64(len(frame)))
 }
 
 // release drops the queue's references to bufs.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -10,7 +11,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/images"
+	"github.com/cloonix-go/cloonix/impair"
 	"github.com/cloonix-go/cloonix/kind"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/labpath"
@@ -211,27 +214,127 @@ func kindsCommand() *cli.Command {
 
 func linkCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "link",
-		Usage:     "take a VM's NIC link down or up (the guest loses carrier and the LAN drops its frames)",
-		ArgsUsage: "VM NIC up|down",
+		Name:  "link",
+		Usage: "take a VM's NIC link down or up, impair it (delay, loss, rate…), or show every link",
+		Description: "link VM NIC up|down      the guest loses or gets back carrier; the LAN drops its frames while down\n" +
+			"link VM NIC set WORDS…   impair the link, changing only what WORDS name: delay=50ms jitter=5ms loss=1%\n" +
+			"                         (--dir out: what the VM sends, the default, as netem on its NIC; in; both)\n" +
+			"link VM NIC clear        remove the link's impairments (--dir as for set)\n" +
+			"link show [--json]       every VM NIC: state, impairments each way, frames and drops\n" +
+			"link presets             the named impairments (wan, satellite, 3g, lossy-wifi, dsl)\n\n" +
+			"Words: " + impair.Keys,
+		ArgsUsage: "VM NIC up|down | VM NIC set WORDS... | VM NIC clear",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dir", Value: impair.Out, Usage: "the direction set and clear act on: out (what the VM sends), in, or both"},
+		},
+		Subcommands: []*cli.Command{
+			{
+				Name:  "show",
+				Usage: "every VM NIC: state, impairments each way, frames and drops",
+				Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}},
+				Action: func(c *cli.Context) error {
+					_, client, err := upLab(c)
+					if err != nil {
+						return err
+					}
+					links, err := client.Links(c.Context)
+					if err != nil {
+						return err
+					}
+					if c.Bool("json") {
+						return printJSON(links)
+					}
+					printLinks(links)
+					return nil
+				},
+			},
+			{
+				Name:  "presets",
+				Usage: "the named impairments, for link VM NIC set NAME",
+				Action: func(c *cli.Context) error {
+					for _, name := range impair.PresetNames() {
+						fmt.Printf("%-11s %s\n", name, impair.Presets[name])
+					}
+					return nil
+				},
+			},
+		},
 		Action: func(c *cli.Context) error {
 			args, err := positionalArgs(c)
 			if err != nil {
 				return err
 			}
-			if len(args) != 3 || (arg(args, 2) != "up" && arg(args, 2) != "down") {
-				return fmt.Errorf("usage: cloonix-labd link VM NIC up|down (for example: link r1 eth1 down)")
+			const usage = "usage: cloonix-labd link VM NIC up|down|set WORDS…|clear, or link show|presets (for example: link r1 eth1 set delay=50ms loss=1%)"
+			if len(args) < 3 {
+				return errors.New(usage)
 			}
-			_, client, err := upLab(c)
-			if err != nil {
-				return err
+			vmName, nic, verb := args[0], args[1], args[2]
+			switch verb {
+			case "up", "down":
+				if len(args) != 3 {
+					return errors.New(usage)
+				}
+				_, client, err := upLab(c)
+				if err != nil {
+					return err
+				}
+				if err := client.SetLink(c.Context, vmName, nic, verb == "up"); err != nil {
+					return err
+				}
+				fmt.Printf("%s %s link %s\n", vmName, nic, verb)
+				return nil
+			case "set", "clear":
+				words := args[3:]
+				if (verb == "set") != (len(words) > 0) {
+					return errors.New(usage)
+				}
+				if verb == "set" { // refuse bad words here, before the lab is even asked
+					if _, err := impair.Parse(impair.Spec{}, words); err != nil {
+						return err
+					}
+				}
+				_, client, err := upLab(c)
+				if err != nil {
+					return err
+				}
+				ls, err := client.Impair(c.Context, api.ImpairRequest{VM: vmName, NIC: nic, Dir: c.String("dir"), Set: words, Clear: verb == "clear"})
+				if err != nil {
+					return err
+				}
+				fmt.Printf("%s %s out: %s; in: %s\n", vmName, nic, orNone(ls.Out), orNone(ls.In))
+				return nil
 			}
-			vmName, nic, state := arg(args, 0), arg(args, 1), arg(args, 2)
-			if err := client.SetLink(c.Context, vmName, nic, state == "up"); err != nil {
-				return err
-			}
-			fmt.Printf("%s %s link %s\n", vmName, nic, state)
-			return nil
+			return errors.New(usage)
 		},
 	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// printLinks prints `link show` as a table.
+func printLinks(links []api.LinkStatus) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LINK\tLAN\tSTATE\tOUT (VM sends)\tIN (VM receives)\tRX FRAMES\tTX FRAMES\tDROPS")
+	for _, l := range links {
+		state := "up"
+		switch {
+		case !l.Up:
+			state = "down"
+		case !l.Carrier:
+			state = "no carrier"
+		}
+		drops := l.Drops + l.DropsLinkDown
+		for _, st := range []*impair.Stats{l.OutStats, l.InStats} {
+			if st != nil {
+				drops += st.Lost + st.OverLimit + st.TooBig
+			}
+		}
+		fmt.Fprintf(tw, "%s:%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", l.VM, l.NIC, l.LAN, state, orNone(l.Out), orNone(l.In), l.RxFrames, l.TxFrames, drops)
+	}
+	tw.Flush()
 }

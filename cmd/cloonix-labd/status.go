@@ -107,9 +107,7 @@ func statusCommand() *cli.Command {
 				return err
 			}
 			if c.Bool("json") {
-				enc := json.NewEncoder(os.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				return printJSON(r)
 			}
 			printStatus(r)
 			return nil
@@ -295,4 +293,11 @@ func purge(t target) error {
 		}
 	}
 	return nil
+}
+
+// printJSON prints v as indented JSON, what every --json prints.
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
