@@ -86,6 +86,20 @@ func (c *Client) Links(ctx context.Context) ([]LinkStatus, error) {
 	return v, err
 }
 
+// Fault adds or clears scheduled faults and returns those scheduled after it.
+func (c *Client) Fault(ctx context.Context, req FaultRequest) ([]FaultStatus, error) {
+	var v []FaultStatus
+	err := c.doBody(ctx, http.MethodPost, "fault", req, &v)
+	return v, err
+}
+
+// Faults lists the scheduled faults.
+func (c *Client) Faults(ctx context.Context) ([]FaultStatus, error) {
+	var v []FaultStatus
+	err := c.do(ctx, http.MethodGet, "faults", &v)
+	return v, err
+}
+
 // Connect opens a tunnel to host:port through entity (see package tunnel).
 // A refusal is a *tunnel.Error carrying the status and reason.
 func (c *Client) Connect(ctx context.Context, entity, host string, port uint16) (net.Conn, error) {

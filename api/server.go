@@ -191,6 +191,8 @@ var routes = map[string]route{
 	"/" + Version + "/link":   {http.MethodPost, http.StatusOK, serveLink},
 	"/" + Version + "/impair": {http.MethodPost, http.StatusOK, serveImpair},
 	"/" + Version + "/links":  {http.MethodGet, http.StatusOK, serveLinks},
+	"/" + Version + "/fault":  {http.MethodPost, http.StatusOK, serveFault},
+	"/" + Version + "/faults": {http.MethodGet, http.StatusOK, serveFaults},
 	"/" + Version + "/keys": {http.MethodGet, http.StatusOK, func(b Backend, r *http.Request) (any, error) {
 		kr, ok := b.(KeyReader)
 		if !ok {
@@ -241,6 +243,34 @@ func serveLinks(b Backend, r *http.Request) (any, error) {
 	return im.Links(r.Context())
 }
 
+// Faulter is the optional backend interface behind POST /v1/fault and GET /v1/faults.
+type Faulter interface {
+	Fault(ctx context.Context, req FaultRequest) ([]FaultStatus, error)
+	Faults(ctx context.Context) ([]FaultStatus, error)
+}
+
+func serveFault(b Backend, r *http.Request) (any, error) {
+	f, ok := b.(Faulter)
+	if !ok {
+		return nil, Errorf(ErrBadRequest, "this daemon cannot schedule faults")
+	}
+	var req FaultRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || (len(req.Add) == 0) == !req.Clear {
+		return nil, Errorf(ErrBadRequest, "fault request: send {\"add\":[\"link=r1:eth1\",\"action=down\",\"for=3s\"]} or {\"clear\":true,\"id\":1}")
+	}
+	return f.Fault(r.Context(), req)
+}
+
+func serveFaults(b Backend, r *http.Request) (any, error) {
+	f, ok := b.(Faulter)
+	if !ok {
+		return nil, Errorf(ErrBadRequest, "this daemon cannot schedule faults")
+	}
+	return f.Faults(r.Context())
+}
+
 // LinkRequest is the body of POST /v1/link.
 type LinkRequest struct {
 	VM  string `json:"vm"`
@@ -268,7 +298,7 @@ func serveLink(b Backend, r *http.Request) (any, error) {
 	return req, nil
 }
 
-const endpoints = "GET /v1/lab, GET /v1/vms, GET /v1/leases, GET /v1/keys, GET /v1/links, GET /v1/capture, GET /v1/events, POST /v1/down, POST /v1/link, POST /v1/impair, CONNECT vm:port"
+const endpoints = "GET /v1/lab, GET /v1/vms, GET /v1/leases, GET /v1/keys, GET /v1/links, GET /v1/capture, GET /v1/events, POST /v1/down, GET /v1/faults, POST /v1/link, POST /v1/impair, POST /v1/fault, CONNECT vm:port"
 
 // Stream is a started streaming answer: it writes its body to w until ctx ends or a write fails (the
 // client went away), and returns nil in both cases unless something else failed.

@@ -156,3 +156,18 @@ type ImpairRequest struct {
 	Set   []string `json:"set,omitempty"`
 	Clear bool     `json:"clear,omitempty"`
 }
+
+// FaultStatus is one scheduled fault: its number (for `fault clear N`), its words, how often it fired.
+type FaultStatus struct {
+	ID    int    `json:"id"`
+	Fault string `json:"fault"`
+	Fired int    `json:"fired"`
+}
+
+// FaultRequest is the body of POST /v1/fault: add a fault (its words: link=r1:eth1 action=down for=3s
+// every=30s), or clear one (ID) or all (ID 0).
+type FaultRequest struct {
+	Add   []string `json:"add,omitempty"`
+	Clear bool     `json:"clear,omitempty"`
+	ID    int      `json:"id,omitempty"`
+}

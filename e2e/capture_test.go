@@ -170,6 +170,38 @@ func TestCaptureOSPF(t *testing.T) {
 		}
 	})
 
+	t.Run("a scheduled flap: OSPF goes down and comes back, in the events", func(t *testing.T) {
+		_, cfg := sshConfigOf(t, "ospf")
+		neighbor := func() string { // r1's neighbor 2.2.2.2 (r2, over lan12): its state, "" when gone
+			r := sshF(t, cfg, "r1", "show ip ospf neighbor")
+			for _, l := range strings.Split(r.stdout, "\n") {
+				if f := strings.Fields(l); len(f) > 2 && f[0] == "2.2.2.2" {
+					return f[2]
+				}
+			}
+			return ""
+		}
+		if st := neighbor(); !strings.HasPrefix(st, "Full") {
+			t.Fatalf("before the fault, r1's neighbor 2.2.2.2 is %q, want Full", st)
+		}
+		out := mustLabd(t, "--lab", "ospf", "fault", "add", "link=r1:eth1", "action=down", "for=8s", "at=1s")
+		if !strings.Contains(out, "link=r1:eth1 action=down for=8s at=1s") {
+			t.Errorf("fault add printed:\n%s", out)
+		}
+		waitFor(t, 20*time.Second, "r1 to lose its neighbor 2.2.2.2 (dead interval 4 s)", func() bool { return neighbor() == "" })
+		waitFor(t, 60*time.Second, "r1's neighbor 2.2.2.2 Full again after the fault", func() bool { return strings.HasPrefix(neighbor(), "Full") })
+		waitFor(t, 10*time.Second, "the fault's end event", func() bool { return strings.Contains(evs.String(), `"kind":"fault","vm":"r1","nic":"eth1","what":"ended"`) })
+		if out := mustLabd(t, "--lab", "ospf", "fault", "list"); !strings.Contains(out, "no scheduled faults") {
+			t.Errorf("a fault that ran once is still listed:\n%s", out)
+		}
+		all := evs.String()
+		iFired := strings.Index(all, `"what":"fired"`)
+		iDown := strings.Index(all[max(iFired, 0):], `"kind":"link","vm":"r1","nic":"eth1","lan":"lan12","what":"down"`)
+		if iFired < 0 || iDown < 0 || !strings.Contains(all[iFired:], `"kind":"link","vm":"r1","nic":"eth1","lan":"lan12","what":"up"`) {
+			t.Errorf("events lack the fault firing with its link down and up:\n%s", all)
+		}
+	})
+
 	t.Run("bad targets", func(t *testing.T) {
 		for _, c := range []struct{ target, want string }{
 			{"lan99", `no LAN named "lan99"`},

@@ -195,6 +195,32 @@ s.shutdown(socket.SHUT_WR); s.recv(1); print(time.time() - t)`))
 		}
 	})
 
+	t.Run("scheduled faults: a VM paused, an impairment for a while", func(t *testing.T) {
+		reach := func() bool { return sshF(t, cfg, "vm1", "ping -c 1 -W 1 10.5.0.2 >/dev/null").code == 0 }
+		mustLabd(t, "--lab", name, "fault", "add", "vm=vm2", "action=pause", "for=4s")
+		time.Sleep(500 * time.Millisecond)
+		if reach() {
+			t.Error("vm2 answered a ping while paused")
+		}
+		waitFor(t, 15*time.Second, "vm2 to answer again after its pause", reach)
+		out := mustLabd(t, "--lab", name, "fault", "add", "link=vm1:eth1", "action=impair", "impair=loss=100%", "for=1h", "every=2h")
+		if !strings.Contains(out, "#") || !strings.Contains(out, "impair=loss=100%") {
+			t.Errorf("fault add printed:\n%s", out)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if reach() {
+			t.Error("vm2 answered through a link at loss=100%")
+		}
+		mustLabd(t, "--lab", name, "fault", "clear", "all")
+		waitFor(t, 10*time.Second, "the link back once the fault is cleared", reach)
+		if ls := mustLabd(t, "--lab", name, "link", "show"); strings.Contains(ls, "loss=100%") {
+			t.Errorf("the cleared fault left its impairment:\n%s", ls)
+		}
+		if r := labd(t, "--lab", name, "fault", "add", "vm=vm1", "action=down", "for=1s"); r.code == 0 || !strings.Contains(r.stderr, "action=pause") {
+			t.Errorf("a bad fault: %s", r)
+		}
+	})
+
 	t.Run("link show and events", func(t *testing.T) {
 		mustLabd(t, "--lab", name, "link", "vm1", "eth1", "set", "--dir", "both", "wan")
 		out := mustLabd(t, "--lab", name, "link", "show")

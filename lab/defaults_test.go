@@ -200,3 +200,35 @@ func TestImpairInTheLabFile(t *testing.T) {
 		}
 	}
 }
+
+// TestFaults: scheduled faults in the lab file, and the refusals that name the fix.
+func TestFaults(t *testing.T) {
+	src := "name = \"x\"\n[[lan]]\nname = \"a\"\n[[vm]]\nname = \"vm1\"\n[vm.nics]\neth0 = \"a\"\n" +
+		"[[fault]]\nlink = \"vm1:eth0\"\naction = \"down\"\nfor = \"3s\"\nevery = \"30s\"\n" +
+		"[[fault]]\nvm = \"vm1\"\naction = \"pause\"\nfor = \"10s\"\nat = \"1m\"\n"
+	l := mustParse(t, src, t.TempDir(), Env{})
+	if len(l.Faults) != 2 || l.Faults[0].String() != "link=vm1:eth0 action=down for=3s every=30s" ||
+		l.Faults[1].String() != "vm=vm1 action=pause for=10s at=1m0s" {
+		t.Errorf("faults = %v", l.Faults)
+	}
+	for kv, want := range map[string]string{
+		"link=vm1:eth0 action=down":                     "for=",
+		"link=vm1:eth9 action=down for=1s":              "no NIC",
+		"vm=vm2 action=pause for=1s":                    "no VM",
+		"vm=vm1 action=down for=1s":                     "action=pause",
+		"link=vm1:eth0 action=impair for=1s":            "impair=",
+		"link=vm1:eth0 action=down for=5s every=2s":     "longer",
+		"link=vm1:eth0 action=impair impair=x=1 for=1s": "unknown key",
+		"link=vm1:eth0 vm=vm1 action=down for=1s":       "one target",
+		"link=vm1:eth0 action=down for=1s colour=red":   "unknown key",
+	} {
+		m := map[string]string{}
+		for _, w := range strings.Fields(kv) {
+			k, v, _ := strings.Cut(w, "=")
+			m[k] = v
+		}
+		if _, err := ParseFault(m, l); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v; want %q", kv, err, want)
+		}
+	}
+}

@@ -16,12 +16,13 @@ import (
 
 // Lab is a validated lab file with every default resolved.
 type Lab struct {
-	Name string // the server name, as in `cloonix-proxy nemo nat r1`
-	File string // the lab file as given to Load (or the name given to Parse)
-	Dir  string // absolute directory that relative paths in the file are resolved against
-	VMs  []VM   // in file order
-	LANs []LAN  // declared LANs in file order, then LANs created implicitly for NATs
-	NATs []NAT  // in file order
+	Name   string  // the server name, as in `cloonix-proxy nemo nat r1`
+	File   string  // the lab file as given to Load (or the name given to Parse)
+	Dir    string  // absolute directory that relative paths in the file are resolved against
+	VMs    []VM    // in file order
+	LANs   []LAN   // declared LANs in file order, then LANs created implicitly for NATs
+	NATs   []NAT   // in file order
+	Faults []Fault // scheduled faults, in file order
 	// Seed makes random impairments replay: every impairment stage draws from a stream derived from it and
 	// its place. 0 (not set) means a new random seed at each start.
 	Seed uint64

@@ -28,7 +28,7 @@ const (
 )
 
 var (
-	topKeys = []string{"version", "name", "seed", "lan", "nat", "vm"}
+	topKeys = []string{"version", "name", "seed", "lan", "nat", "vm", "fault"}
 	lanKeys = []string{"name", "mtu", "recorder_kib", "impair"}
 	natKeys = []string{"name", "lan", "subnet", "gateway", "allow_host_loopback", "dns"}
 	vmKeys  = []string{"name", "kind", "variant", "image", "memory", "cpus", "day0", "nics", "ssh_legacy",
@@ -72,7 +72,46 @@ func (p *parser) lab(raw map[string]any) *Lab {
 		l.LANs = append(l.LANs, d.lan)
 	}
 	l.VMs = p.vms(raw, l)
+	l.Faults = p.faults(raw, l)
 	return l
+}
+
+// faults reads [[fault]]: each table's values are strings (durations too), checked by ParseFault.
+func (p *parser) faults(raw map[string]any, l *Lab) []Fault {
+	v, present := raw["fault"]
+	if !present {
+		return nil
+	}
+	tables, ok := toTables(v)
+	if !ok {
+		p.keyProblem([]string{"fault"}, "fault must be an array of tables", `write each as [[fault]] with link = "r1:eth1", action = "down", for = "3s"`)
+		return nil
+	}
+	var out []Fault
+	for i, t := range tables {
+		base := []string{"fault", strconv.Itoa(i)}
+		kv := map[string]string{}
+		good := true
+		for _, k := range p.sortedKeys(t, base) {
+			s, ok := t[k].(string)
+			if !ok {
+				p.valProblem(child(base, k), fmt.Sprintf("%s must be a string, not %s", k, tomlType(t[k])), fmt.Sprintf(`write it like %s = "3s"`, k))
+				good = false
+				continue
+			}
+			kv[k] = s
+		}
+		if !good {
+			continue
+		}
+		f, err := ParseFault(kv, l)
+		if err != nil {
+			p.keyProblem(base, err.Error(), "keys: "+FaultKeys)
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 func (p *parser) lans(raw map[string]any) []*lanDecl {

@@ -78,6 +78,10 @@ type Daemon struct {
 	seed     uint64 // impairment streams derive from it (the lab file's seed, or a random one)
 	impMu    sync.Mutex
 	impairs  map[string]*nicImpair // "vm/nic" → its impairments, only those that have some
+	runCtx   context.Context       // Run's: what faults added at run time live under
+	faultMu  sync.Mutex
+	faultSeq int
+	faults   map[int]*runningFault
 	downOnce sync.Once
 	downCh   chan struct{}
 }
@@ -102,6 +106,8 @@ func New(opts Options) (*Daemon, error) {
 		events:  events.New(),
 		seed:    labSeed(opts.Lab),
 		impairs: map[string]*nicImpair{},
+		faults:  map[int]*runningFault{},
+		runCtx:  context.Background(),
 		downCh:  make(chan struct{}),
 	}, nil
 }
@@ -110,6 +116,7 @@ func New(opts Options) (*Daemon, error) {
 // VM down and removes the control socket and pid file. It never leaves a qemu it started running when it returns an
 // error from the start phase.
 func (d *Daemon) Run(ctx context.Context) (err error) {
+	d.runCtx = ctx
 	ready := d.opts.Ready
 	if ready == nil {
 		ready = func(error) {}
@@ -374,7 +381,11 @@ func (d *Daemon) start(ctx context.Context) error {
 		go r.monitor(ctx)
 	}
 	d.applyLabImpairs()
-	return d.restoreLinks()
+	if err := d.restoreLinks(); err != nil {
+		return err
+	}
+	d.startLabFaults(d.runCtx) // they live as long as the daemon runs, not as long as the start
+	return nil
 }
 
 // accelProbe configures the accelerator probe with the kernel the lab's VMs boot: that of the first VM on a

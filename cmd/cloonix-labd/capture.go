@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/lab"
 )
 
 func captureCommand() *cli.Command {
@@ -197,6 +198,90 @@ func eventsCommand() *cli.Command {
 				}
 			}
 			return nil
+		},
+	}
+}
+
+func faultCommand() *cli.Command {
+	list := func(c *cli.Context, fs []api.FaultStatus) error {
+		if len(fs) == 0 {
+			fmt.Println("no scheduled faults")
+			return nil
+		}
+		for _, f := range fs {
+			fmt.Printf("#%d  %s  (fired %d times)\n", f.ID, f.Fault, f.Fired)
+		}
+		return nil
+	}
+	return &cli.Command{
+		Name:  "fault",
+		Usage: "schedule faults: a link down or impaired for a while, a VM paused, once or every so often",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "add",
+				Usage:     "schedule a fault, e.g. fault add link=r1:eth1 action=down for=3s every=30s",
+				ArgsUsage: "KEY=VALUE...",
+				Description: "Keys: " + lab.FaultKeys + ".\n" +
+					"action=impair takes impair=WORDS (as link set: impair=loss=50% impair=dir=both); action=pause stops the\n" +
+					"VM's CPUs (QMP stop) and starts them again. at= is counted from now. Each firing and end is an event.",
+				Action: func(c *cli.Context) error {
+					words, err := positionalArgs(c)
+					if err != nil {
+						return err
+					}
+					if len(words) == 0 {
+						return errors.New("usage: cloonix-labd fault add link=r1:eth1 action=down for=3s [every=30s] [at=10s]")
+					}
+					_, client, err := upLab(c)
+					if err != nil {
+						return err
+					}
+					fs, err := client.Fault(c.Context, api.FaultRequest{Add: words})
+					if err != nil {
+						return err
+					}
+					return list(c, fs)
+				},
+			},
+			{
+				Name:  "list",
+				Usage: "the scheduled faults",
+				Action: func(c *cli.Context) error {
+					_, client, err := upLab(c)
+					if err != nil {
+						return err
+					}
+					fs, err := client.Faults(c.Context)
+					if err != nil {
+						return err
+					}
+					return list(c, fs)
+				},
+			},
+			{
+				Name:      "clear",
+				Usage:     "stop one scheduled fault (its number from fault list), or all; one in progress is undone first",
+				ArgsUsage: "N|all",
+				Action: func(c *cli.Context) error {
+					args, err := positionalArgs(c)
+					if err != nil {
+						return err
+					}
+					id := 0
+					if len(args) != 1 || (args[0] != "all" && func() bool { _, e := fmt.Sscan(args[0], &id); return e != nil || id <= 0 }()) {
+						return errors.New("usage: cloonix-labd fault clear N|all (N from: cloonix-labd fault list)")
+					}
+					_, client, err := upLab(c)
+					if err != nil {
+						return err
+					}
+					fs, err := client.Fault(c.Context, api.FaultRequest{Clear: true, ID: id})
+					if err != nil {
+						return err
+					}
+					return list(c, fs)
+				},
+			},
 		},
 	}
 }

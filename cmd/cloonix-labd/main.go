@@ -75,6 +75,7 @@ func newApp() *cli.App {
 			linkCommand(),
 			captureCommand(),
 			eventsCommand(),
+			faultCommand(),
 			demoCommand(),
 			inventoryCommand(),
 			configCommand(),
