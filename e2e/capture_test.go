@@ -194,11 +194,17 @@ func TestCaptureOSPF(t *testing.T) {
 		if out := mustLabd(t, "--lab", "ospf", "fault", "list"); !strings.Contains(out, "no scheduled faults") {
 			t.Errorf("a fault that ran once is still listed:\n%s", out)
 		}
-		all := evs.String()
-		iFired := strings.Index(all, `"what":"fired"`)
-		iDown := strings.Index(all[max(iFired, 0):], `"kind":"link","vm":"r1","nic":"eth1","lan":"lan12","what":"down"`)
-		if iFired < 0 || iDown < 0 || !strings.Contains(all[iFired:], `"kind":"link","vm":"r1","nic":"eth1","lan":"lan12","what":"up"`) {
-			t.Errorf("events lack the fault firing with its link down and up:\n%s", all)
+		// In order: the fault scheduled, r1's eth1 down, fired, up, ended.
+		all, at := evs.String(), 0
+		for _, want := range []string{`"kind":"fault","vm":"r1","nic":"eth1","what":"scheduled"`,
+			`"kind":"link","vm":"r1","nic":"eth1","lan":"lan12","what":"down"`, `"kind":"fault","vm":"r1","nic":"eth1","what":"fired"`,
+			`"kind":"link","vm":"r1","nic":"eth1","lan":"lan12","what":"up"`, `"kind":"fault","vm":"r1","nic":"eth1","what":"ended"`} {
+			i := strings.Index(all[at:], want)
+			if i < 0 {
+				t.Errorf("events lack %s after what came before it:\n%s", want, all)
+				break
+			}
+			at += i
 		}
 	})
 
