@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"sync"
 	"testing"
@@ -238,31 +239,47 @@ func TestNoTapWithoutRecorderOrCapture(t *testing.T) {
 	}
 }
 
+// stalled is a reader that never reads.
+type stalled struct{ ch chan struct{} }
+
+func (s stalled) Write(p []byte) (int, error) { <-s.ch; return len(p), nil }
+
+// BenchmarkTap forwards frames from port a to port b (one op = one frame, 64 or 1500 bytes) with the
+// LAN's capture side off, with the flight recorder on, with a live capture whose reader keeps up, and with
+// one whose reader never reads.
 func BenchmarkTap(b *testing.B) {
-	for _, c := range []struct {
-		name     string
-		recorder int
-		capture  bool
-	}{{"off", 0, false}, {"recorder", DefaultRecorderBytes, false}, {"capture", DefaultRecorderBytes, true}} {
-		b.Run(c.name, func(b *testing.B) {
-			sw := lan.New(lan.Config{Name: "lan1"}, nil)
-			defer sw.Close()
-			a := sw.Attach("a", discard{})
-			bp := sw.Attach("b", discard{})
-			l := NewLAN("lan1", sw, c.recorder)
-			if c.capture {
-				s, _ := Start([]Target{{Name: "lan1", LAN: l}}, 0)
-				ctx, cancel := context.WithCancel(context.Background())
-				defer cancel()
-				go s.WriteTo(ctx, io.Discard)
-			}
-			fr := eth(0xb, 0xa, 1500, 1)
-			bp.Input(eth(0xff, 0xb, 60, 0))
-			b.SetBytes(int64(len(fr)))
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				a.Input(fr)
-			}
-		})
+	for _, size := range []int{64, 1500} {
+		for _, c := range []struct {
+			name     string
+			recorder int
+			reader   string
+		}{{"off", 0, ""}, {"recorder", DefaultRecorderBytes, ""}, {"capture", DefaultRecorderBytes, "fast"}, {"stalled", DefaultRecorderBytes, "stalled"}} {
+			b.Run(fmt.Sprintf("%s/%d", c.name, size), func(b *testing.B) {
+				sw := lan.New(lan.Config{Name: "lan1"}, nil)
+				defer sw.Close()
+				a := sw.Attach("a", discard{})
+				bp := sw.Attach("b", discard{})
+				l := NewLAN("lan1", sw, c.recorder)
+				if c.reader != "" {
+					s, _ := Start([]Target{{Name: "lan1", LAN: l}}, 0)
+					ctx, cancel := context.WithCancel(context.Background())
+					var w io.Writer = io.Discard
+					if c.reader == "stalled" {
+						st := stalled{make(chan struct{})}
+						defer close(st.ch)
+						w = st
+					}
+					defer cancel()
+					go s.WriteTo(ctx, w)
+				}
+				fr := eth(0xb, 0xa, size, 1)
+				bp.Input(eth(0xff, 0xb, 60, 0))
+				b.SetBytes(int64(len(fr)))
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					a.Input(fr)
+				}
+			})
+		}
 	}
 }

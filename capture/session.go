@@ -96,12 +96,14 @@ func Start(targets []Target, last time.Duration) (*Session, error) {
 func (s *Session) offer(iface int, t int64, data []byte) {
 	s.seen[iface].Add(1)
 	n := int64(len(data))
-	if s.queued.Load()+n > queueBytes {
+	// Checked before the copy: a select evaluates what it would send even when it then drops it.
+	if s.queued.Load()+n > queueBytes || len(s.q) == cap(s.q) {
 		s.dropped[iface].Add(1)
 		return
 	}
+	f := frame{iface: iface, t: t, data: append([]byte(nil), data...)}
 	select {
-	case s.q <- frame{iface: iface, t: t, data: append([]byte(nil), data...)}:
+	case s.q <- f:
 		s.queued.Add(n)
 	default:
 		s.dropped[iface].Add(1)

@@ -110,7 +110,7 @@ func (p *Port) Input(frame []byte) {
 		(*sh).Push(frame)
 		return
 	}
-	p.Forward(frame)
+	p.forward(frame)
 }
 
 // Forward switches a frame from the port's peer that Input has counted (a fromPeer shaper calls it, maybe
@@ -119,6 +119,11 @@ func (p *Port) Forward(frame []byte) {
 	if p.detached.Load() || !p.up.Load() || !p.carrier.Load() {
 		return
 	}
+	p.forward(frame)
+}
+
+// forward is Forward once the port's state is checked.
+func (p *Port) forward(frame []byte) {
 	s := p.sw
 	tap := s.tap.Load()
 
