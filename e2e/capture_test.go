@@ -190,7 +190,9 @@ func TestCaptureOSPF(t *testing.T) {
 		}
 		waitFor(t, 20*time.Second, "r1 to lose its neighbor 2.2.2.2 (dead interval 4 s)", func() bool { return neighbor() == "" })
 		waitFor(t, 60*time.Second, "r1's neighbor 2.2.2.2 Full again after the fault", func() bool { return strings.HasPrefix(neighbor(), "Full") })
-		waitFor(t, 10*time.Second, "the fault's end event", func() bool { return strings.Contains(evs.String(), `"kind":"fault","vm":"r1","nic":"eth1","what":"ended"`) })
+		waitFor(t, 10*time.Second, "the fault's end event", func() bool {
+			return strings.Contains(evs.String(), `"kind":"fault","vm":"r1","nic":"eth1","what":"ended"`)
+		})
 		if out := mustLabd(t, "--lab", "ospf", "fault", "list"); !strings.Contains(out, "no scheduled faults") {
 			t.Errorf("a fault that ran once is still listed:\n%s", out)
 		}
