@@ -86,6 +86,25 @@ func TestCaptureOSPF(t *testing.T) {
 		}
 	})
 
+	t.Run("Ctrl-C leaves a whole file", func(t *testing.T) {
+		f := filepath.Join(dir, "ctrlc.pcapng")
+		cmd := exec.Command(bin, "--lab", "ospf", "capture", "lan12", "r1:eth1", "-w", f)
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2500 * time.Millisecond)
+		cmd.Process.Signal(os.Interrupt)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("capture ended by Ctrl-C: %v (%s)", err, stderr.String())
+		}
+		r := runCmd(t, time.Minute, "tshark", "-r", f, "-T", "fields", "-e", "frame.interface_name")
+		if r.code != 0 || strings.Contains(r.stderr, "cut short") || strings.Count(r.stdout, "lan12") < 4 {
+			t.Errorf("tshark on the file Ctrl-C ended: %s", r)
+		}
+	})
+
 	t.Run("through cloonix-proxy", func(t *testing.T) {
 		sh := fmt.Sprintf("set -o pipefail; %s ospf capture r1:eth1 --last 3s | tshark -r - -c 4 -Y ospf -T fields -e frame.interface_name -e ip.src",
 			filepath.Join(env.bin, "cloonix-proxy"))

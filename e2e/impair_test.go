@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -89,9 +90,12 @@ seed = 1234
 [nat]
 [[lan]]
 name = "l1"
+[[lan]]
+name = "l2"
+impair = "delay=1ms"
 [[vm]]
 name = "vm1"
-nics = { eth1 = "l1" }
+nics = { eth1 = "l1", eth2 = "l2" }
 [[vm]]
 name = "vm2"
 nics = { eth1 = "l1" }
@@ -233,14 +237,17 @@ s.shutdown(socket.SHUT_WR); s.recv(1); print(time.time() - t)`))
 		if err := json.Unmarshal([]byte(mustLabd(t, "--lab", name, "link", "show", "--json")), &links); err != nil {
 			t.Fatal(err)
 		}
-		found := false
+		nicFound, lanFound := false, false
 		for _, l := range links {
 			if l.VM == "vm2" && l.NIC == "eth1" {
-				found = l.In == "mtu=9000" && l.Out == ""
+				nicFound = l.In == "mtu=9000" && l.Out == ""
+			}
+			if l.VM == "vm1" && l.NIC == "eth2" {
+				lanFound = l.Out == "delay=1ms" && l.In == ""
 			}
 		}
-		if !found {
-			t.Errorf("the lab file's impairment on vm2 eth1 is not in link show --json: %+v", links)
+		if !nicFound || !lanFound {
+			t.Errorf("the lab file's impairments (vm2 eth1 in: mtu=9000; LAN l2: delay=1ms on vm1 eth2 out) are not in link show --json: %+v", links)
 		}
 		mustLabd(t, "--lab", name, "link", "vm1", "eth1", "clear", "--dir", "both")
 		evs := mustLabd(t, "--lab", name, "events", "--all", "--for", "1s")
@@ -260,5 +267,27 @@ s.shutdown(socket.SHUT_WR); s.recv(1); print(time.time() - t)`))
 				t.Errorf("link %s: %s; want a refusal naming %q", c.args, r, c.want)
 			}
 		}
+	})
+
+	// Last: the events above are the old daemon's (the hub is in memory).
+	t.Run("a daemon restart keeps what was set", func(t *testing.T) {
+		mustLabd(t, "--lab", name, "link", "vm1", "eth1", "set", "delay=7ms")
+		st := getStatus(t, name)
+		if err := syscall.Kill(st.Lab.PID, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "labd gone", func() bool { return syscall.Kill(st.Lab.PID, 0) != nil })
+		mustLabd(t, "up", file)
+		if ls := mustLabd(t, "--lab", name, "link", "show"); !strings.Contains(ls, "delay=7ms") || !strings.Contains(ls, "mtu=9000") {
+			t.Errorf("after the restart, link show lost an impairment:\n%s", ls)
+		}
+		_, rtt := probe(t, cfg, 20)
+		for _, v := range rtt {
+			if v < 0.007 {
+				t.Errorf("RTT %.1f ms after the restart; delay=7ms is gone from the switch", v*1000)
+				break
+			}
+		}
+		mustLabd(t, "--lab", name, "link", "vm1", "eth1", "clear")
 	})
 }

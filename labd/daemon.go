@@ -381,6 +381,9 @@ func (d *Daemon) start(ctx context.Context) error {
 		go r.monitor(ctx)
 	}
 	d.applyLabImpairs()
+	if err := d.restoreImpairs(); err != nil {
+		return err
+	}
 	if err := d.restoreLinks(); err != nil {
 		return err
 	}

@@ -4,9 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
 	"strings"
 
 	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/atomicfile"
 	"github.com/cloonix-go/cloonix/impair"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/lan"
@@ -149,6 +154,9 @@ func (d *Daemon) Impair(ctx context.Context, req api.ImpairRequest) (api.LinkSta
 		return api.LinkStatus{}, d.fail(api.ErrBadRequest, "%s %s: %v", req.VM, req.NIC, err)
 	}
 	d.installImpair(key, p, &ni)
+	if err := d.saveImpairs(); err != nil {
+		return api.LinkStatus{}, fmt.Errorf("vm %s: the impairment of %s is %s, but a daemon restart will not know: %w", req.VM, nic.Name, what, err)
+	}
 	d.log.Info("impairment "+what, "vm", req.VM, "nic", nic.Name, "dir", dir, "out", ni.out.String(), "in", ni.in.String())
 	d.events.Publish(api.Event{Kind: "impairment", VM: req.VM, NIC: nic.Name, LAN: nic.LAN, What: what,
 		Detail: impairDetail(ni.out, ni.in)})
@@ -203,4 +211,63 @@ func (d *Daemon) linkStatus(vmName string, nic lab.NIC, p *lan.Port) api.LinkSta
 		}
 	}
 	return ls
+}
+
+// impairsSaved is the content of impairs.json: "vm/nic" → the words of each direction, as set at run time.
+type impairsSaved map[string]savedImpair
+
+type savedImpair struct {
+	Out string `json:"out,omitempty"`
+	In  string `json:"in,omitempty"`
+}
+
+// saveImpairs writes the current impairments. The caller holds d.impMu.
+func (d *Daemon) saveImpairs() error {
+	m := impairsSaved{}
+	for key, ni := range d.impairs {
+		m[key] = savedImpair{ni.out.String(), ni.in.String()}
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(d.dirs.Impairs(), append(b, '\n'), 0o600)
+}
+
+// restoreImpairs sets again, on the ports of adopted VMs, the impairments a previous daemon had set at run
+// time; a VM started afresh keeps the lab file's. It runs after applyLabImpairs.
+func (d *Daemon) restoreImpairs() error {
+	b, err := os.ReadFile(d.dirs.Impairs())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("impairments: %w", err)
+	}
+	var m impairsSaved
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("impairment state %s is damaged (%v); delete it (the lab file's impairments then apply)", d.dirs.Impairs(), err)
+	}
+	d.impMu.Lock()
+	defer d.impMu.Unlock()
+	for key, saved := range m {
+		vmName, nicName, _ := strings.Cut(key, "/")
+		r, nic, err := d.vmNIC(vmName, nicName)
+		if err != nil {
+			continue // no longer in the lab file
+		}
+		r.mu.Lock()
+		adopted := r.adopted
+		r.mu.Unlock()
+		p := d.nicPort(vmName, nic)
+		if !adopted || p == nil {
+			continue
+		}
+		var ni nicImpair
+		ni.out, _ = impair.Parse(impair.Spec{}, strings.Fields(saved.Out))
+		ni.in, _ = impair.Parse(impair.Spec{}, strings.Fields(saved.In))
+		d.installImpair(key, p, &ni)
+		d.log.Info("impairment kept across the restart", "vm", vmName, "nic", nicName, "out", saved.Out, "in", saved.In)
+	}
+	return d.saveImpairs()
 }

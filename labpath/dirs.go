@@ -22,6 +22,7 @@ const (
 	inventoryFile   = "inventory.yml"
 	consolePassword = "console_password"
 	linksFile       = "links.json"
+	impairsFile     = "impairs.json"
 	ed25519Key      = "id_ed25519"
 	rsaKey          = "id_rsa"
 	vmsDir          = "vms"
@@ -113,6 +114,10 @@ func (d Dirs) ConsolePassword() string { return filepath.Join(d.State, consolePa
 // Links is where the daemon keeps the NIC links that `cloonix-labd link` took down, so that a daemon that
 // adopts the VMs after a restart restores them.
 func (d Dirs) Links() string { return filepath.Join(d.State, linksFile) }
+
+// Impairs is the JSON file of the impairments set at run time (`link VM NIC set`), so that a new daemon
+// adopting the VMs sets them again.
+func (d Dirs) Impairs() string { return filepath.Join(d.State, impairsFile) }
 
 // Leases is the DHCP lease file of the named NAT.
 func (d Dirs) Leases(nat string) string { return filepath.Join(d.State, "leases-"+nat+".json") }
