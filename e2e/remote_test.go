@@ -206,6 +206,24 @@ func TestRemoteServer(t *testing.T) {
 	mustLabd(t, "--server", "nemo", "link", "vm1", "eth1", "up")
 	waitFor(t, 20*time.Second, "vm1 eth1 carrier 1", func() bool { return carrier() == "1\n" })
 
+	// Capture from here: ARP requests vm1 sends on eth1, read back from the server's flight recorder, through
+	// cloonix-proxy and through the CLI; the link changes above are events there.
+	mustSSH(t, cfg, "vm1", "ip addr add 10.7.0.1/24 dev eth1; ping -c 2 -W 1 10.7.0.9 >/dev/null; true")
+	viaProxy := filepath.Join(t.TempDir(), "proxy.pcapng")
+	sh := fmt.Sprintf("%s nemo capture vm1:eth1 --last 30s > %s & sleep 3; kill $!; wait $! 2>/dev/null; tshark -r %s -Y arp -T fields -e arp.dst.proto_ipv4",
+		filepath.Join(env.bin, "cloonix-proxy"), viaProxy, viaProxy)
+	if r := runCmd(t, time.Minute, "bash", "-c", sh); r.code != 0 || !strings.Contains(r.stdout, "10.7.0.9") {
+		t.Errorf("cloonix-proxy nemo capture vm1:eth1, read by tshark: %s", r)
+	}
+	pcap := filepath.Join(t.TempDir(), "side.pcapng")
+	mustLabd(t, "--server", "nemo", "capture", "side", "--last", "30s", "--for", "2s", "-w", pcap)
+	if r := runCmd(t, time.Minute, "tshark", "-r", pcap, "-Y", "arp", "-T", "fields", "-e", "frame.interface_name"); r.code != 0 || !strings.Contains(r.stdout, "side") {
+		t.Errorf("--server nemo capture side: tshark says %s", r)
+	}
+	if evs := mustLabd(t, "--server", "nemo", "events", "--all", "--for", "1s"); !strings.Contains(evs, "link vm1:eth1 down") || !strings.Contains(evs, "link vm1:eth1 up") {
+		t.Errorf("--server nemo events --all lacks the link changes:\n%s", evs)
+	}
+
 	// Console attach: a command typed on vm1's serial console, Ctrl-] leaves.
 	cmd := exec.Command(filepath.Join(env.bin, "cloonix-labd"), "--server", "nemo", "console", "vm1")
 	stdin, _ := cmd.StdinPipe()
