@@ -60,20 +60,20 @@ func TestCaptureOSPF(t *testing.T) {
 		}
 	})
 
-	t.Run("two targets, two named interfaces", func(t *testing.T) {
+	t.Run("two LANs and a NIC, three named interfaces", func(t *testing.T) {
 		f := filepath.Join(dir, "two.pcapng")
-		mustLabd(t, "--lab", "ospf", "capture", "lan12", "r1:eth2", "--for", "3s", "-w", f)
+		mustLabd(t, "--lab", "ospf", "capture", "lan12", "lan13", "r1:eth2", "--for", "3s", "-w", f)
 		out := tshark(t, "-r", f, "-Y", "ospf", "-T", "fields", "-e", "frame.interface_name", "-e", "ip.src")
 		got := map[string]bool{}
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 			got[strings.Join(strings.Fields(l), " ")] = true
 		}
-		for _, want := range []string{"lan12 10.0.12.1", "lan12 10.0.12.2", "r1:eth2 10.0.13.1", "r1:eth2 10.0.13.3"} {
+		for _, want := range []string{"lan12 10.0.12.1", "lan12 10.0.12.2", "lan13 10.0.13.1", "lan13 10.0.13.3", "r1:eth2 10.0.13.1", "r1:eth2 10.0.13.3"} {
 			if !got[want] {
 				t.Errorf("no OSPF frame %q in the two-target capture; got %v", want, got)
 			}
 		}
-		if got["r1:eth2 10.0.12.1"] || got["lan12 10.0.13.3"] {
+		if got["r1:eth2 10.0.12.1"] || got["lan12 10.0.13.3"] || got["lan13 10.0.12.2"] {
 			t.Errorf("a frame is on the wrong interface: %v", got)
 		}
 	})

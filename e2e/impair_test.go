@@ -101,6 +101,11 @@ name = "vm2"
 nics = { eth1 = "l1" }
 [vm.impair]
 eth1 = "mtu=9000 dir=in"
+[[fault]]
+vm = "vm2"
+action = "pause"
+for = "1s"
+at = "1h"
 `)
 	t.Cleanup(func() { labd(t, "--lab", name, "down") })
 	mustLabd(t, "up", file)
@@ -200,6 +205,12 @@ s.shutdown(socket.SHUT_WR); s.recv(1); print(time.time() - t)`))
 	})
 
 	t.Run("scheduled faults: a VM paused, an impairment for a while", func(t *testing.T) {
+		if out := mustLabd(t, "--lab", name, "fault", "list"); !strings.Contains(out, "#1  vm=vm2 action=pause for=1s at=1h0m0s") {
+			t.Errorf("the lab file's fault is not scheduled:\n%s", out)
+		}
+		if out := mustLabd(t, "--lab", name, "link", "presets"); !strings.Contains(out, "satellite") || !strings.Contains(out, "lossy-wifi") {
+			t.Errorf("link presets:\n%s", out)
+		}
 		reach := func() bool { return sshF(t, cfg, "vm1", "ping -c 1 -W 1 10.5.0.2 >/dev/null").code == 0 }
 		mustLabd(t, "--lab", name, "fault", "add", "vm=vm2", "action=pause", "for=4s")
 		time.Sleep(500 * time.Millisecond)
@@ -216,6 +227,9 @@ s.shutdown(socket.SHUT_WR); s.recv(1); print(time.time() - t)`))
 			t.Error("vm2 answered through a link at loss=100%")
 		}
 		mustLabd(t, "--lab", name, "fault", "clear", "all")
+		if out := mustLabd(t, "--lab", name, "fault", "list"); !strings.Contains(out, "no scheduled faults") {
+			t.Errorf("fault clear all left:\n%s", out)
+		}
 		waitFor(t, 10*time.Second, "the link back once the fault is cleared", reach)
 		if ls := mustLabd(t, "--lab", name, "link", "show"); strings.Contains(ls, "loss=100%") {
 			t.Errorf("the cleared fault left its impairment:\n%s", ls)
