@@ -4,7 +4,13 @@
 # flight recorder on (the default), with a live capture whose reader keeps up (io.Discard), and with one
 # whose reader never reads (its frames are dropped and counted).
 # Usage: bench/capture.sh [COUNT] [BENCHTIME]   (defaults: 3 runs of 1000000 frames)
+#        bench/capture.sh guests [ROUNDS]       the same four cases between two real tiny VMs: 32 MiB of TCP
+#                                               per case and round, the cases taking turns (default 6 rounds)
 set -eu
+if [ "${1:-}" = guests ]; then
+	cd "$(dirname "$0")/.."
+	exec go test -run '^$' -bench '^BenchmarkCaptureGuests$' -benchtime "${2:-6}x" -count 1 -timeout 30m ./e2e/ | grep -E '^(Benchmark|ok|FAIL|---)'
+fi
 count=${1:-3}
 benchtime=${2:-1000000x}
 cd "$(dirname "$0")/.."
