@@ -319,7 +319,7 @@ func vmDiagnosis(labName, vmName string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if q, err := vm.DialQMP(ctx, dirs.QMPSocket(vmName)); err != nil {
-		fmt.Fprintf(&b, "qemu: QMP: %v\n", err)
+		fmt.Fprintf(&b, "qemu: QMP: %v (no answer in 5 s: qemu's main loop is stuck, e.g. on a vhost-user reply)\n", err)
 	} else {
 		st, err := q.Status(ctx)
 		fmt.Fprintf(&b, "qemu run state: %q %v\n", st, err)
@@ -341,6 +341,7 @@ func vmDiagnosis(labName, vmName string) string {
 		fmt.Fprintf(&b, "%s (last %d lines):\n%s\n", what, len(lines), strings.Join(lines, "\n"))
 	}
 	tail("console", dirs.ConsoleLog(vmName), 40, nil)
+	tail("qemu log (virtio errors, vhost-user)", dirs.QemuLog(vmName), 10, nil)
 	tail("vsock helper log", dirs.VsockLog(vmName), 10, nil)
 	tail("daemon warnings", dirs.DaemonLog(), 20, func(l string) bool {
 		return strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR")
