@@ -218,3 +218,26 @@ func TestMTUDuplicateCorrupt(t *testing.T) {
 		}
 	}
 }
+
+func TestRateAndReorderTogether(t *testing.T) {
+	spec, _ := Parse(Spec{}, []string{"delay=5ms", "rate=1mbit", "reorder=25%"})
+	got := collect(t, spec, 9, 100, 1500*time.Millisecond)
+	late, top := 0, -1
+	for _, x := range got {
+		if x < top {
+			late++
+		}
+		top = max(top, x)
+	}
+	if len(got) != 100 || late < 20 {
+		t.Errorf("%d frames out, %d overtaken; with reorder=25%% some must pass the rate limiter's queue", len(got), late)
+	}
+	for _, bad := range []string{"rate=nanmbit", "rate=inf", "rate=1e30bit", "loss=nan%"} {
+		if _, err := Parse(Spec{}, []string{bad}); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+	if s, _ := Parse(Spec{}, []string{"loss=0.12345%"}); s.String() != "loss=0.12345%" {
+		t.Errorf("precision lost: %q", s.String())
+	}
+}

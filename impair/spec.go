@@ -165,7 +165,7 @@ func duration(v string, off bool) (time.Duration, error) {
 
 func percent(v string) (float64, error) {
 	n, err := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
-	if err != nil || !strings.HasSuffix(v, "%") || n < 0 || n > 100 || math.IsNaN(n) {
+	if err != nil || !strings.HasSuffix(v, "%") || !(n >= 0 && n <= 100) {
 		return 0, errors.New("want a percentage, like 1% or 0.5%")
 	}
 	return n / 100, nil
@@ -228,8 +228,8 @@ func rate(v string) (uint64, error) {
 		}
 	}
 	n, err := strconv.ParseFloat(num, 64)
-	if err != nil || n <= 0 || n*float64(mult) < 8000 {
-		return 0, errors.New("want a rate of at least 8kbit, like 10mbit, 512kbit or 1gbit")
+	if bits := n * float64(mult); err != nil || math.IsNaN(n) || bits < 8000 || bits > 100e9 {
+		return 0, errors.New("want a rate from 8kbit to 100gbit, like 10mbit, 512kbit or 1gbit")
 	}
 	return uint64(n * float64(mult)), nil
 }
@@ -239,7 +239,7 @@ func (s Spec) String() string {
 	var w []string
 	pct := func(k string, x float64) {
 		if x > 0 {
-			w = append(w, k+"="+strconv.FormatFloat(x*100, 'g', 4, 64)+"%")
+			w = append(w, k+"="+strconv.FormatFloat(x*100, 'g', 10, 64)+"%")
 		}
 	}
 	if s.Delay > 0 {
@@ -252,7 +252,7 @@ func (s Spec) String() string {
 		w = append(w, "dist="+s.Dist)
 	}
 	if g := s.Burst; g != nil {
-		f := func(x float64) string { return strconv.FormatFloat(x*100, 'g', 4, 64) + "%" }
+		f := func(x float64) string { return strconv.FormatFloat(x*100, 'g', 10, 64) + "%" }
 		w = append(w, "loss=ge:"+f(g.P)+","+f(g.R)+","+f(g.LossBad)+","+f(g.LossGood))
 	} else {
 		pct("loss", s.Loss)

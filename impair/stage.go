@@ -128,13 +128,14 @@ func (s *Stage) Push(frame []byte) {
 			s.overLimit.Add(1)
 			continue
 		}
-		at := now
+		at, ahead := now, false
 		if s.spec.Reorder > 0 && s.rng.Float64() < s.spec.Reorder {
 			s.reordered.Add(1)
+			ahead = true // at once, past the delay and the rate limiter's queue
 		} else {
 			at = now.Add(s.delay())
 		}
-		if s.spec.RateBits > 0 {
+		if s.spec.RateBits > 0 && !ahead {
 			start := at
 			if s.lastEnd.After(start) {
 				start = s.lastEnd

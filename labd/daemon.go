@@ -82,6 +82,7 @@ type Daemon struct {
 	faultMu  sync.Mutex
 	faultSeq int
 	faults   map[int]*runningFault
+	faultWG  sync.WaitGroup // the fault goroutines
 	downOnce sync.Once
 	downCh   chan struct{}
 }
@@ -116,7 +117,6 @@ func New(opts Options) (*Daemon, error) {
 // VM down and removes the control socket and pid file. It never leaves a qemu it started running when it returns an
 // error from the start phase.
 func (d *Daemon) Run(ctx context.Context) (err error) {
-	d.runCtx = ctx
 	ready := d.opts.Ready
 	if ready == nil {
 		ready = func(error) {}
@@ -137,6 +137,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	d.runCtx = ctx // what faults live under
 
 	if err := d.start(ctx); err != nil {
 		d.log.Error("start failed; stopping the VMs this daemon started", "err", err)
@@ -445,6 +446,8 @@ func (d *Daemon) kvmFailed(a vm.Accel) {
 // daemon keeps running, as libvirt keeps a guest running whatever else failed, and the next up adopts it
 // again.
 func (d *Daemon) teardown(all bool) {
+	d.stopFaults()
+	defer d.closeImpairs()
 	var wg sync.WaitGroup
 	for _, r := range d.vms {
 		r.mu.Lock()

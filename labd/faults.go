@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cloonix-go/cloonix/api"
-	"github.com/cloonix-go/cloonix/impair"
 	"github.com/cloonix-go/cloonix/lab"
 	"github.com/cloonix-go/cloonix/vm"
 )
@@ -41,12 +40,14 @@ func (d *Daemon) addFault(ctx context.Context, f lab.Fault) int {
 	fctx, cancel := context.WithCancel(ctx)
 	rf := &runningFault{id: d.faultSeq, f: f, cancel: cancel}
 	d.faults[rf.id] = rf
+	d.faultWG.Add(1)
 	go d.runFault(fctx, rf)
 	d.events.Publish(api.Event{Kind: "fault", VM: f.VM, NIC: f.NIC, What: "scheduled", Detail: fmt.Sprintf("#%d %s", rf.id, f)})
 	return rf.id
 }
 
 func (d *Daemon) runFault(ctx context.Context, rf *runningFault) {
+	defer d.faultWG.Done()
 	defer func() {
 		d.faultMu.Lock()
 		delete(d.faults, rf.id)
@@ -65,7 +66,7 @@ func (d *Daemon) runFault(ctx context.Context, rf *runningFault) {
 		return
 	}
 	for {
-		undo, err := d.fireFault(ctx, f)
+		undo, err := d.fireFault(ctx, rf.id, f)
 		detail := fmt.Sprintf("#%d %s", rf.id, f)
 		if err != nil {
 			d.log.Warn("fault failed", "fault", f.String(), "err", err)
@@ -93,16 +94,24 @@ func (d *Daemon) runFault(ctx context.Context, rf *runningFault) {
 	}
 }
 
-// fireFault does the fault and returns what undoes it.
-func (d *Daemon) fireFault(ctx context.Context, f lab.Fault) (undo func(context.Context) error, err error) {
+// fireFault does the fault and returns what undoes it (nil when there is nothing to undo).
+func (d *Daemon) fireFault(ctx context.Context, id int, f lab.Fault) (undo func(context.Context) error, err error) {
 	switch f.Action {
 	case "down":
+		r, nic, err := d.vmNIC(f.VM, f.NIC)
+		if err != nil {
+			return nil, err
+		}
+		if p := d.nicPort(r.spec.Name, nic); p != nil && !p.LinkUp() {
+			return nil, fmt.Errorf("link %s is down already (taken down by hand): this firing is skipped", f.Target())
+		}
 		if err := d.SetLink(ctx, f.VM, f.NIC, false); err != nil {
 			return nil, err
 		}
 		return func(ctx context.Context) error { return d.SetLink(ctx, f.VM, f.NIC, true) }, nil
 	case "impair":
-		dir, words, _ := impair.SplitDir(strings.Fields(f.Impair)) // checked by lab.ParseFault
+		// The fault's words go on top of the NIC's own impairment while it lasts; `link set` during it
+		// changes the NIC's own, which the undo leaves alone.
 		r, nic, err := d.vmNIC(f.VM, f.NIC)
 		if err != nil {
 			return nil, err
@@ -112,26 +121,31 @@ func (d *Daemon) fireFault(ctx context.Context, f lab.Fault) (undo func(context.
 			return nil, fmt.Errorf("%s: no switch port", f.Target())
 		}
 		key := r.spec.Name + "/" + nic.Name
-		d.impMu.Lock()
-		var before nicImpair
-		if cur := d.impairs[key]; cur != nil {
-			before.out, before.in = cur.out, cur.in
-		}
-		during := before
-		err = during.merge(dir, words)
-		if err == nil {
-			d.installImpair(key, p, &during)
-		}
-		d.impMu.Unlock()
-		if err != nil {
-			return nil, err
-		}
-		return func(context.Context) error {
+		change := func(words []string) {
 			d.impMu.Lock()
 			defer d.impMu.Unlock()
-			d.installImpair(key, p, &before)
-			return nil
-		}, nil
+			ni := nicImpair{}
+			if cur := d.impairs[key]; cur != nil {
+				ni = nicImpair{out: cur.out, in: cur.in, runtime: cur.runtime}
+				for k, v := range cur.faults {
+					if ni.faults == nil {
+						ni.faults = map[int][]string{}
+					}
+					ni.faults[k] = v
+				}
+			}
+			if words != nil {
+				if ni.faults == nil {
+					ni.faults = map[int][]string{}
+				}
+				ni.faults[id] = words
+			} else {
+				delete(ni.faults, id)
+			}
+			d.installImpair(key, p, &ni)
+		}
+		change(strings.Fields(f.Impair))
+		return func(context.Context) error { change(nil); return nil }, nil
 	case "pause":
 		r, ok := d.vms[f.VM]
 		if !ok || !r.State().Up() {
@@ -143,6 +157,18 @@ func (d *Daemon) fireFault(ctx context.Context, f lab.Fault) (undo func(context.
 		return func(ctx context.Context) error { return qmpRun(ctx, r, "cont") }, nil
 	}
 	return nil, fmt.Errorf("unknown fault action %q", f.Action)
+}
+
+// stopFaults ends every fault and waits until each has undone what it did (at teardown, before the VMs
+// stop: a paused VM would not power off).
+func (d *Daemon) stopFaults() {
+	d.faultMu.Lock()
+	for fid, rf := range d.faults {
+		rf.cancel()
+		delete(d.faults, fid)
+	}
+	d.faultMu.Unlock()
+	d.faultWG.Wait()
 }
 
 // qmpRun runs one QMP command without arguments on a VM's qemu.
@@ -214,7 +240,8 @@ func (d *Daemon) clearFaults(id int) (int, error) {
 	n := 0
 	for fid, rf := range d.faults {
 		if id == 0 || fid == id {
-			rf.cancel()
+			rf.cancel() // its goroutine undoes what it did
+			delete(d.faults, fid)
 			n++
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/cloonix-go/cloonix/api"
@@ -22,10 +23,29 @@ import (
 // seed and its place, so the same seed and the same traffic give the same drops; setting a direction again
 // starts its stream again.
 
-// nicImpair is what impairs one NIC each way, and the stages that apply it.
+// nicImpair is what impairs one NIC each way: the lab file's and `link set`'s specs, the words of the
+// impairment faults firing now on top of them, and the stages applying the result.
 type nicImpair struct {
 	out, in           impair.Spec
+	runtime           bool             // out and in were set at run time: saved in impairs.json, restored after a restart
+	faults            map[int][]string // fault id → its words ("dir=…" first, as SplitDir takes them)
 	outStage, inStage *impair.Stage
+}
+
+// effective is what the NIC's stages apply: the specs with the firing faults' words merged on, in the
+// order the faults were added.
+func (ni *nicImpair) effective() (out, in impair.Spec) {
+	e := nicImpair{out: ni.out, in: ni.in}
+	ids := make([]int, 0, len(ni.faults))
+	for id := range ni.faults {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		dir, words, _ := impair.SplitDir(ni.faults[id]) // checked by lab.ParseFault
+		_ = e.merge(dir, words)                         // a fault that does not merge is skipped
+	}
+	return e.out, e.in
 }
 
 // labSeed is the lab file's seed, or one drawn at random when it gives none.
@@ -41,22 +61,27 @@ func labSeed(l *lab.Lab) uint64 {
 // applyLabImpairs sets the lab file's impairments (each LAN's, then each NIC's over it) once the VMs'
 // ports are attached.
 func (d *Daemon) applyLabImpairs() {
+	d.impMu.Lock()
+	defer d.impMu.Unlock()
 	for _, name := range d.vmOrder {
 		r := d.vms[name]
 		for _, nic := range r.spec.NICs {
-			var ni nicImpair
+			ni := &nicImpair{}
 			if l, ok := d.lab.LAN(nic.LAN); ok && l.Impair != "" {
 				ni.out, _ = impair.Parse(ni.out, strings.Fields(l.Impair)) // checked by package lab
 			}
 			if words, ok := r.spec.Impair[nic.Name]; ok {
 				dir, rest, _ := impair.SplitDir(strings.Fields(words))
-				ni.merge(dir, rest)
+				if err := ni.merge(dir, rest); err != nil {
+					d.log.Warn("the lab file's impairments of a NIC and its LAN do not go together; the NIC's are left out",
+						"vm", name, "nic", nic.Name, "err", err)
+				}
 			}
 			if ni.out.Zero() && ni.in.Zero() {
 				continue
 			}
 			if p := d.nicPort(name, nic); p != nil {
-				d.installImpair(name+"/"+nic.Name, p, &ni)
+				d.installImpair(name+"/"+nic.Name, p, ni)
 				d.log.Info("impairment from the lab file", "vm", name, "nic", nic.Name, "out", ni.out.String(), "in", ni.in.String())
 			}
 		}
@@ -87,32 +112,60 @@ func (d *Daemon) nicPort(vmName string, nic lab.NIC) *lan.Port {
 	return nil
 }
 
-// installImpair replaces the stages of a port with new ones for ni's specs. The caller holds d.impMu, or is
-// the start.
+// installImpair makes ni the NIC's impairment and gives the port stages for its effective specs. A
+// direction whose effective spec did not change keeps its stage (its queue and its random stream). The
+// caller holds d.impMu.
 func (d *Daemon) installImpair(key string, p *lan.Port, ni *nicImpair) {
 	old := d.impairs[key]
-	ni.outStage, ni.inStage = nil, nil
-	var from, to lan.Shaper
-	if !ni.out.Zero() {
-		ni.outStage = impair.New(ni.out, impair.Seed(d.seed, key+" out"), p.Forward)
-		from = ni.outStage
+	out, in := ni.effective()
+	var oldOut, oldIn impair.Spec
+	if old != nil {
+		oldOut, oldIn = old.effective()
 	}
-	if !ni.in.Zero() {
-		ni.inStage = impair.New(ni.in, impair.Seed(d.seed, key+" in"), p.WriteToPeer)
-		to = ni.inStage
+	keep := func(oldStage *impair.Stage, was, now impair.Spec) bool {
+		return oldStage != nil && was.String() == now.String() && !now.Zero()
+	}
+	var outStage, inStage *impair.Stage
+	if old != nil && keep(old.outStage, oldOut, out) {
+		outStage = old.outStage
+	} else if !out.Zero() {
+		outStage = impair.New(out, impair.Seed(d.seed, key+" out"), p.Forward)
+	}
+	if old != nil && keep(old.inStage, oldIn, in) {
+		inStage = old.inStage
+	} else if !in.Zero() {
+		inStage = impair.New(in, impair.Seed(d.seed, key+" in"), p.WriteToPeer)
+	}
+	var from, to lan.Shaper
+	if outStage != nil {
+		from = outStage
+	}
+	if inStage != nil {
+		to = inStage
 	}
 	p.SetShapers(from, to)
 	if old != nil {
-		for _, s := range []*impair.Stage{old.outStage, old.inStage} {
-			if s != nil {
-				s.Close()
-			}
+		if old.outStage != nil && old.outStage != outStage {
+			old.outStage.Close()
+		}
+		if old.inStage != nil && old.inStage != inStage {
+			old.inStage.Close()
 		}
 	}
-	if ni.out.Zero() && ni.in.Zero() {
-		delete(d.impairs, key)
-	} else {
-		d.impairs[key] = ni
+	ni.outStage, ni.inStage = outStage, inStage
+	d.impairs[key] = ni
+}
+
+// closeImpairs stops every stage (at teardown: no goroutine of theirs outlives the daemon).
+func (d *Daemon) closeImpairs() {
+	d.impMu.Lock()
+	defer d.impMu.Unlock()
+	for _, ni := range d.impairs {
+		for _, st := range []*impair.Stage{ni.outStage, ni.inStage} {
+			if st != nil {
+				st.Close()
+			}
+		}
 	}
 }
 
@@ -137,9 +190,9 @@ func (d *Daemon) Impair(ctx context.Context, req api.ImpairRequest) (api.LinkSta
 	key := r.spec.Name + "/" + nic.Name
 	d.impMu.Lock()
 	defer d.impMu.Unlock()
-	var ni nicImpair
+	ni := nicImpair{runtime: true}
 	if cur := d.impairs[key]; cur != nil {
-		ni.out, ni.in = cur.out, cur.in
+		ni.out, ni.in, ni.faults = cur.out, cur.in, cur.faults
 	}
 	what := "set"
 	if req.Clear {
@@ -154,12 +207,13 @@ func (d *Daemon) Impair(ctx context.Context, req api.ImpairRequest) (api.LinkSta
 		return api.LinkStatus{}, d.fail(api.ErrBadRequest, "%s %s: %v", req.VM, req.NIC, err)
 	}
 	d.installImpair(key, p, &ni)
+	out, in := ni.effective()
 	if err := d.saveImpairs(); err != nil {
 		return api.LinkStatus{}, fmt.Errorf("vm %s: the impairment of %s is %s, but a daemon restart will not know: %w", req.VM, nic.Name, what, err)
 	}
-	d.log.Info("impairment "+what, "vm", req.VM, "nic", nic.Name, "dir", dir, "out", ni.out.String(), "in", ni.in.String())
+	d.log.Info("impairment "+what, "vm", req.VM, "nic", nic.Name, "dir", dir, "out", out.String(), "in", in.String())
 	d.events.Publish(api.Event{Kind: "impairment", VM: req.VM, NIC: nic.Name, LAN: nic.LAN, What: what,
-		Detail: impairDetail(ni.out, ni.in)})
+		Detail: impairDetail(out, in)})
 	return d.linkStatus(r.spec.Name, nic, p), nil
 }
 
@@ -200,7 +254,8 @@ func (d *Daemon) linkStatus(vmName string, nic lab.NIC, p *lan.Port) api.LinkSta
 		RxFrames: st.RxFrames, RxBytes: st.RxBytes, TxFrames: st.TxFrames, TxBytes: st.TxBytes,
 		Drops: st.Drops, DropsLinkDown: st.DropsLinkDown}
 	if ni := d.impairs[vmName+"/"+nic.Name]; ni != nil {
-		ls.Out, ls.In = ni.out.String(), ni.in.String()
+		out, in := ni.effective()
+		ls.Out, ls.In = out.String(), in.String()
 		if ni.outStage != nil {
 			s := ni.outStage.Stats()
 			ls.OutStats = &s
@@ -225,7 +280,9 @@ type savedImpair struct {
 func (d *Daemon) saveImpairs() error {
 	m := impairsSaved{}
 	for key, ni := range d.impairs {
-		m[key] = savedImpair{ni.out.String(), ni.in.String()}
+		if ni.runtime { // set or cleared at run time; what the lab file gives comes from the lab file
+			m[key] = savedImpair{ni.out.String(), ni.in.String()}
+		}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -263,9 +320,14 @@ func (d *Daemon) restoreImpairs() error {
 		if !adopted || p == nil {
 			continue
 		}
-		var ni nicImpair
-		ni.out, _ = impair.Parse(impair.Spec{}, strings.Fields(saved.Out))
-		ni.in, _ = impair.Parse(impair.Spec{}, strings.Fields(saved.In))
+		ni := nicImpair{runtime: true}
+		var errOut, errIn error
+		ni.out, errOut = impair.Parse(impair.Spec{}, strings.Fields(saved.Out))
+		ni.in, errIn = impair.Parse(impair.Spec{}, strings.Fields(saved.In))
+		if err := errors.Join(errOut, errIn); err != nil {
+			d.log.Warn("a saved impairment does not parse; the lab file's applies", "vm", vmName, "nic", nicName, "err", err)
+			continue
+		}
 		d.installImpair(key, p, &ni)
 		d.log.Info("impairment kept across the restart", "vm", vmName, "nic", nicName, "out", saved.Out, "in", saved.In)
 	}

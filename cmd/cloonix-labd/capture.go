@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/lab"
+	"github.com/cloonix-go/cloonix/pcapstream"
 )
 
 func captureCommand() *cli.Command {
@@ -75,8 +75,8 @@ func captureCommand() *cli.Command {
 				t := time.AfterFunc(d, func() { conn.Close() })
 				defer t.Stop()
 			}
-			signal.Ignore(syscall.SIGPIPE) // a reader that goes away is a normal end: see copyBlocks
-			return copyBlocks(out, conn)
+			signal.Ignore(syscall.SIGPIPE) // a reader that goes away is a normal end: see pcapstream.Copy
+			return pcapstream.Copy(out, conn)
 		},
 	}
 }
@@ -92,62 +92,6 @@ func closeOnDone(ctx *cli.Context, c io.Closer) (stop func()) {
 		}
 	}()
 	return func() { close(done) }
-}
-
-// copyBlocks copies a pcapng stream from src to dst a whole block at a time, so that an end by Ctrl-C (src
-// closed under a read) leaves a file that readers take whole. It returns nil when src ends, was closed, or
-// dst's reader went away (EPIPE): all normal ends of a capture.
-func copyBlocks(dst io.Writer, src io.Reader) error {
-	r := bufio.NewReaderSize(src, 256<<10)
-	w := bufio.NewWriterSize(dst, 256<<10)
-	order := binary.ByteOrder(binary.LittleEndian)
-	head := make([]byte, 12)
-	for {
-		if _, err := io.ReadFull(r, head[:8]); err != nil {
-			return flushEnd(w)
-		}
-		if binary.LittleEndian.Uint32(head) == 0x0A0D0D0A { // a section header: its byte order follows
-			if _, err := io.ReadFull(r, head[8:12]); err != nil {
-				return flushEnd(w)
-			}
-			if binary.BigEndian.Uint32(head[8:]) == 0x1A2B3C4D {
-				order = binary.BigEndian
-			} else {
-				order = binary.LittleEndian
-			}
-		} else {
-			head = head[:8]
-		}
-		n := int(order.Uint32(head[4:8]))
-		if n < len(head) || n > 16<<20 || n%4 != 0 {
-			return fmt.Errorf("capture: the daemon sent a damaged pcapng block (length %d)", n)
-		}
-		block := make([]byte, n)
-		copy(block, head)
-		if _, err := io.ReadFull(r, block[len(head):]); err != nil {
-			return flushEnd(w)
-		}
-		head = head[:12]
-		if _, err := w.Write(block); err != nil {
-			return writeEnd(err)
-		}
-		if r.Buffered() == 0 { // nothing more waiting: let a live reader see it now
-			if err := w.Flush(); err != nil {
-				return writeEnd(err)
-			}
-		}
-	}
-}
-
-// flushEnd writes what is buffered at the end of the stream.
-func flushEnd(w *bufio.Writer) error { return writeEnd(w.Flush()) }
-
-// writeEnd makes a reader that went away a normal end.
-func writeEnd(err error) error {
-	if err == nil || errors.Is(err, syscall.EPIPE) {
-		return nil
-	}
-	return fmt.Errorf("capture: write: %w", err)
 }
 
 func eventsCommand() *cli.Command {
@@ -193,8 +137,10 @@ func eventsCommand() *cli.Command {
 				}
 				w.Write(line)
 				w.WriteByte('\n')
-				if err := w.Flush(); err != nil {
-					return writeEnd(err)
+				if err := w.Flush(); errors.Is(err, syscall.EPIPE) {
+					return nil // the reader went away
+				} else if err != nil {
+					return fmt.Errorf("events: write: %w", err)
 				}
 			}
 			return nil

@@ -6,7 +6,7 @@
 // the local forward of its control socket over the user's OpenSSH master
 // connection (package remote), set up on the first dial.
 //
-// It imports only packages api/tunnel, labpath, relay, remote and termsafe
+// It imports only packages api/tunnel, labpath, pcapstream, relay, remote and termsafe
 // and small standard packages, so that it starts in about a millisecond.
 package main
 
@@ -24,7 +24,7 @@ import (
 
 	"github.com/cloonix-go/cloonix/api/tunnel"
 	"github.com/cloonix-go/cloonix/labpath"
-	"github.com/cloonix-go/cloonix/relay"
+	"github.com/cloonix-go/cloonix/pcapstream"
 	"github.com/cloonix-go/cloonix/remote"
 )
 
@@ -187,12 +187,13 @@ func proxy(o options) error {
 	}
 	defer conn.Close()
 	if o.capture != nil {
-		// The pcapng stream to stdout until the daemon ends it or the reader goes away (EPIPE: a normal end).
+		// The pcapng stream to stdout, a whole block at a time, until the daemon ends it, the reader goes away
+		// (EPIPE), or Ctrl-C: the connection is closed and the output ends on a whole block.
 		signal.Ignore(syscall.SIGPIPE)
-		if _, err := relay.Copy(os.Stdout, conn); err != nil && !errors.Is(err, syscall.EPIPE) {
-			return errors.New("capture: " + err.Error())
-		}
-		return nil
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+		go func() { <-stop; conn.Close() }()
+		return pcapstream.Copy(os.Stdout, conn)
 	}
 	if o.fdpass {
 		return passFD(conn)
