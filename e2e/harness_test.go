@@ -340,6 +340,12 @@ func vmDiagnosis(labName, vmName string) string {
 		lines = lines[max(0, len(lines)-n):]
 		fmt.Fprintf(&b, "%s (last %d lines):\n%s\n", what, len(lines), strings.Join(lines, "\n"))
 	}
+	// The switch's side: Tx flat while drops rise means qemu stopped reading the VM's stream socket.
+	if out, err := exec.Command(filepath.Join(env.bin, "cloonix-labd"), "--lab", labName, "link", "show").CombinedOutput(); err == nil {
+		fmt.Fprintf(&b, "switch ports (link show):\n%s", out)
+	} else {
+		fmt.Fprintf(&b, "link show: %v: %s\n", err, out)
+	}
 	tail("console", dirs.ConsoleLog(vmName), 40, nil)
 	tail("qemu log (virtio errors, vhost-user)", dirs.QemuLog(vmName), 10, nil)
 	tail("vsock helper log", dirs.VsockLog(vmName), 10, nil)
