@@ -48,8 +48,9 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build:", err)
 		return 1
 	}
-	// The guest images carry cloonix-vsock-bridge, static (the image builder finds it next to cloonix-labd).
-	bridge := exec.Command("go", "build", "-o", env.bin+"/", "../cmd/cloonix-vsock-bridge")
+	// The guest images carry cloonix-vsock-bridge, static (the image builder finds it next to cloonix-labd),
+	// built as scripts/setup.sh builds it, so the images test.sh built are the ones this suite boots.
+	bridge := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", env.bin+"/", "../cmd/cloonix-vsock-bridge")
 	bridge.Env = append(os.Environ(), "CGO_ENABLED=0")
 	bridge.Stdout, bridge.Stderr = os.Stdout, os.Stderr
 	if err := bridge.Run(); err != nil {

@@ -430,7 +430,7 @@ func (h *remoteHost) seedImages(t testing.TB, u remoteUser, names ...string) {
 	}
 	cache := &images.Cache{Dir: src}
 	for _, name := range names {
-		img, err := cache.Lookup(name)
+		img, err := cache.Lookup(context.Background(), name)
 		if err != nil {
 			t.Fatalf("seed image %s for %s: %v", name, u.Name, err)
 		}

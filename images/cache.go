@@ -61,15 +61,11 @@ func (c *Cache) Build(ctx context.Context, name string) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
-	res, err := c.resolve(ctx, r)
-	if err != nil {
-		return Image{}, fmt.Errorf("image %s: %w", name, err)
-	}
-	want, kpkg := res.Versions, res.Kernel
-	key, err := r.Key(want)
+	res, key, err := c.current(ctx, r)
 	if err != nil {
 		return Image{}, err
 	}
+	want, kpkg := res.Versions, res.Kernel
 	final := filepath.Join(c.dir(), name+"-"+key)
 	if img, err := readImage(final); err == nil {
 		return img, nil
@@ -146,21 +142,51 @@ func readImage(dir string) (Image, error) {
 	return img, nil
 }
 
-// Lookup returns the newest built image NAME, without consulting apt.
-func (c *Cache) Lookup(name string) (Image, error) {
-	if _, err := lookupRecipe(name); err != nil {
+// current resolves the recipe's package versions and the key of the image they make with this build of the
+// project's host programs: the key Build builds and Lookup finds.
+func (c *Cache) current(ctx context.Context, r Recipe) (resolution, string, error) {
+	res, err := c.resolve(ctx, r)
+	if err != nil {
+		return resolution{}, "", fmt.Errorf("image %s: %w", r.Name, err)
+	}
+	key, err := r.Key(res.Versions)
+	if err != nil {
+		return resolution{}, "", err
+	}
+	return res, key, nil
+}
+
+// Lookup returns the image NAME that Build would return (made from the current recipe, package versions and
+// host programs) if it is built, without building it. An image of that name built from other inputs (an
+// older cloonix, since-updated packages) is not returned: the error says how to build the current one.
+func (c *Cache) Lookup(ctx context.Context, name string) (Image, error) {
+	r, err := lookupRecipe(name)
+	if err != nil {
 		return Image{}, err
 	}
 	all, err := c.List()
 	if err != nil {
 		return Image{}, err
 	}
-	for _, img := range all { // newest first
+	var built []Image
+	for _, img := range all {
 		if img.Name == name {
+			built = append(built, img)
+		}
+	}
+	if len(built) == 0 {
+		return Image{}, fmt.Errorf("image %s is not built in %s; run: cloonix-labd image build %s", name, c.dir(), name)
+	}
+	_, key, err := c.current(ctx, r)
+	if err != nil {
+		return Image{}, err
+	}
+	for _, img := range built {
+		if img.Key == key {
 			return img, nil
 		}
 	}
-	return Image{}, fmt.Errorf("image %s is not built in %s; run: cloonix-labd image build %s", name, c.dir(), name)
+	return Image{}, fmt.Errorf("image %s in %s was built from other inputs (another cloonix version or updated packages); run: cloonix-labd image build %s", name, c.dir(), name)
 }
 
 // List returns the built images, newest first.

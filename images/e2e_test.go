@@ -121,7 +121,7 @@ func TestTinyBootsE2E(t *testing.T) {
 	if warm > 5*time.Second {
 		t.Errorf("warm build took %v, want near-instant", warm)
 	}
-	got, err := c.Lookup("tiny")
+	got, err := c.Lookup(ctx, "tiny")
 	if err != nil || got.Dir != img.Dir {
 		t.Fatalf("Lookup(tiny) = %+v, %v; want %s", got, err, img.Dir)
 	}

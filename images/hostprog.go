@@ -32,7 +32,7 @@ func findHostProgram(name string) (string, error) {
 	if path == "" {
 		p, err := exec.LookPath(name)
 		if err != nil {
-			return "", fmt.Errorf("%s is not next to this program or on PATH: build it with: CGO_ENABLED=0 go build -o bin/ ./cmd/%s", name, name)
+			return "", fmt.Errorf("%s is not next to this program or on PATH: build it with: CGO_ENABLED=0 go build -trimpath -buildvcs=false -o bin/ ./cmd/%s", name, name)
 		}
 		path = p
 	}
@@ -43,7 +43,7 @@ func findHostProgram(name string) (string, error) {
 	defer f.Close()
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			return "", fmt.Errorf("%s is dynamically linked; build it static: CGO_ENABLED=0 go build -o bin/ ./cmd/%s", path, name)
+			return "", fmt.Errorf("%s is dynamically linked; build it static: CGO_ENABLED=0 go build -trimpath -buildvcs=false -o bin/ ./cmd/%s", path, name)
 		}
 	}
 	return path, nil

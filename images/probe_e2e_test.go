@@ -108,7 +108,7 @@ func TestAccelProbeE2E(t *testing.T) {
 func BenchmarkAccelProbe(b *testing.B) {
 	b.Setenv("CLOONIX_ACCEL", "")
 	c := &Cache{Dir: labpath.ImageCache()}
-	img, err := c.Lookup("tiny")
+	img, err := c.Lookup(context.Background(), "tiny")
 	if err != nil {
 		b.Fatal(err)
 	}

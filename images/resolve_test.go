@@ -2,7 +2,9 @@ package images
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,11 +85,11 @@ func TestResolveCachesUntilAptChanges(t *testing.T) {
 
 func TestLookupSaysHowToBuild(t *testing.T) {
 	c := &Cache{Dir: t.TempDir()}
-	_, err := c.Lookup("tiny")
+	_, err := c.Lookup(context.Background(), "tiny")
 	if err == nil || !strings.Contains(err.Error(), "run: cloonix-labd image build tiny") {
 		t.Fatalf("Lookup on an empty cache: %v", err)
 	}
-	if _, err := c.Lookup("bogus"); err == nil || !strings.Contains(err.Error(), "known images") {
+	if _, err := c.Lookup(context.Background(), "bogus"); err == nil || !strings.Contains(err.Error(), "known images") {
 		t.Fatalf("Lookup of an unknown recipe: %v", err)
 	}
 	if l, err := c.List(); err != nil || len(l) != 0 {
@@ -131,5 +133,47 @@ func TestLockFileExcludes(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("lock not handed over after unlock")
+	}
+}
+
+// TestLookupFindsOnlyTheCurrentImage: of two images of one name, Lookup returns the one made from the current
+// inputs even when the other is newer, and with only an image of other inputs it says how to build.
+func TestLookupFindsOnlyTheCurrentImage(t *testing.T) {
+	fakeApt(t)
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", bin+"/", "../cmd/cloonix-vsock-bridge")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the bridge: %v\n%s", err, out)
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	ctx := context.Background()
+	c := &Cache{Dir: t.TempDir()}
+	_, key, err := c.current(ctx, tinyRecipe())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := func(key string, built time.Time) string {
+		dir := filepath.Join(c.Dir, "tiny-"+key)
+		os.MkdirAll(dir, 0o755)
+		for _, f := range []string{"disk.qcow2", "vmlinuz", "initrd.img"} {
+			os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644)
+		}
+		b, _ := json.Marshal(Image{Name: "tiny", Disk: "disk.qcow2", Kernel: "vmlinuz", Initrd: "initrd.img", Key: key, Built: built})
+		if err := os.WriteFile(filepath.Join(dir, metaFile), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	now := time.Now()
+	fake("0123456789abcdef", now)
+	if _, err := c.Lookup(ctx, "tiny"); err == nil || !strings.Contains(err.Error(), "built from other inputs") ||
+		!strings.Contains(err.Error(), "run: cloonix-labd image build tiny") {
+		t.Fatalf("Lookup with only an image of other inputs: %v", err)
+	}
+	want := fake(key, now.Add(-time.Hour)) // older than the stale one
+	got, err := c.Lookup(ctx, "tiny")
+	if err != nil || got.Dir != want {
+		t.Fatalf("Lookup = %+v, %v; want %s", got, err, want)
 	}
 }

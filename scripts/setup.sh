@@ -88,8 +88,11 @@ setup_go() {
 setup_build() {
 	mkdir -p bin
 	go build -o bin/ ./cmd/... || die "go build failed"
-	# The guest images carry cloonix-vsock-bridge: static, the guest's libraries are not the host's.
-	CGO_ENABLED=0 go build -o bin/ ./cmd/cloonix-vsock-bridge || die "go build cloonix-vsock-bridge failed"
+	# The guest images carry cloonix-vsock-bridge: static, the guest's libraries are not the host's. Its bytes
+	# are part of the images' key, so build it reproducibly (no checkout path, no commit stamp): a new clone or
+	# a new commit reuses the cached images until the bridge's own code changes.
+	CGO_ENABLED=0 go build -trimpath -buildvcs=false -o bin/ ./cmd/cloonix-vsock-bridge ||
+		die "go build cloonix-vsock-bridge failed"
 	export PATH="$PWD/bin:$PATH"
 }
 

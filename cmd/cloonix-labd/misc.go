@@ -22,11 +22,11 @@ import (
 )
 
 // labEnv resolves image names through the image cache and reads the host's memory.
-func labEnv() lab.Env {
+func labEnv(ctx context.Context) lab.Env {
 	cache := &images.Cache{Dir: labpath.ImageCache()}
 	return lab.Env{
 		ResolveImage: func(name string) (lab.ImageRef, error) {
-			img, err := cache.Lookup(name)
+			img, err := cache.Lookup(ctx, name)
 			if err != nil {
 				return lab.ImageRef{}, fmt.Errorf("%w: %v", lab.ErrImageNotBuilt, err)
 			}
@@ -40,9 +40,9 @@ func labEnv() lab.Env {
 // it: what `up` for a remote client does, whose user cannot run `image build` on the server by hand.
 func buildingLabEnv(ctx context.Context) lab.Env {
 	cache := &images.Cache{Dir: labpath.ImageCache(), Log: cliLogger()}
-	env := labEnv()
+	env := labEnv(ctx)
 	env.ResolveImage = func(name string) (lab.ImageRef, error) {
-		if img, err := cache.Lookup(name); err == nil {
+		if img, err := cache.Lookup(ctx, name); err == nil {
 			return imageRef(img), nil
 		}
 		fmt.Fprintf(os.Stderr, "%s image %s is not built on this server: building it\n", stamp(), name)
@@ -173,10 +173,26 @@ func imageCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-					fmt.Fprintln(w, "IMAGE\tSIZE\tBUILT\tDIRECTORY")
+					// An image is current when it is the one labs use: built from the current recipe,
+					// packages and host programs (images of older inputs are only disk space).
+					current := map[string]string{}
 					for _, img := range imgs {
-						fmt.Fprintf(w, "%s\t%.1f MiB\t%s\t%s\n", img.Name, float64(img.Size)/(1<<20), img.Built.Format(time.DateTime), img.Dir)
+						if _, ok := current[img.Name]; ok {
+							continue
+						}
+						current[img.Name] = ""
+						if cur, err := cache.Lookup(c.Context, img.Name); err == nil {
+							current[img.Name] = cur.Dir
+						}
+					}
+					w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+					fmt.Fprintln(w, "IMAGE\tSIZE\tBUILT\tUSED\tDIRECTORY")
+					for _, img := range imgs {
+						used := "no (older inputs)"
+						if current[img.Name] == img.Dir {
+							used = "yes"
+						}
+						fmt.Fprintf(w, "%s\t%.1f MiB\t%s\t%s\t%s\n", img.Name, float64(img.Size)/(1<<20), img.Built.Format(time.DateTime), used, img.Dir)
 					}
 					w.Flush()
 					if len(imgs) == 0 {

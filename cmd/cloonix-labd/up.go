@@ -73,7 +73,7 @@ type upOpts struct {
 
 // upLocal brings up the lab file abs on this machine under a daemon and waits for its VMs.
 func upLocal(c *cli.Context, abs string, o upOpts) error {
-	env := labEnv()
+	env := labEnv(c.Context)
 	if o.buildImages {
 		env = buildingLabEnv(c.Context)
 	}
@@ -199,7 +199,7 @@ func serveCommand() *cli.Command {
 			}
 			ready := labd.ReadyReporter()
 			file := arg(args, 0)
-			l, err := lab.Load(file, labEnv())
+			l, err := lab.Load(file, labEnv(c.Context))
 			if err != nil {
 				ready(err)
 				return err
@@ -248,7 +248,7 @@ func serveLab(ctx context.Context, l *lab.Lab, dirs labpath.Dirs, extraKeys stri
 // (IOS-XE only): the tiny image, built if it is not yet.
 func probeImage(ctx context.Context) (lab.ImageRef, error) {
 	cache := &images.Cache{Dir: labpath.ImageCache(), Log: cliLogger()}
-	img, err := cache.Lookup("tiny")
+	img, err := cache.Lookup(ctx, "tiny")
 	if err != nil {
 		if img, err = cache.Build(ctx, "tiny"); err != nil {
 			return lab.ImageRef{}, err
