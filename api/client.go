@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/cloonix-go/cloonix/api/tunnel"
 
@@ -118,6 +120,20 @@ func (c *Client) Stream(ctx context.Context, path string) (net.Conn, error) {
 		return nil, err
 	}
 	return conn, nil
+}
+
+// CapturePath is the API path of a capture of targets (LANs, VM:NIC), starting last ago (0: now).
+func CapturePath(targets []string, last time.Duration) string {
+	q := url.Values{"target": targets}
+	if last > 0 {
+		q.Set("last", last.String())
+	}
+	return "/" + Version + "/capture?" + q.Encode()
+}
+
+// Capture streams pcapng of the targets, from last ago (0: from now): read it until EOF, close it to stop.
+func (c *Client) Capture(ctx context.Context, targets []string, last time.Duration) (net.Conn, error) {
+	return c.Stream(ctx, CapturePath(targets, last))
 }
 
 // do performs one request; an error status becomes a *tunnel.Error with the

@@ -130,6 +130,7 @@ type LinkStatus struct {
 	VM      string `json:"vm"`
 	NIC     string `json:"nic"`
 	LAN     string `json:"lan"`
+	MAC     string `json:"mac"`     // the NIC's MAC address: the source of what the VM sends on the LAN
 	Up      bool   `json:"up"`      // the link as `link … up|down` set it
 	Carrier bool   `json:"carrier"` // the VM's qemu is connected
 	// Out impairs what the VM sends on the NIC, In what it receives, in `link … set` words ("" when none).

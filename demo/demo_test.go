@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,9 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/kind"
 
 	"github.com/cloonix-go/cloonix/examples/demos"
 )
@@ -73,6 +77,16 @@ func (f *fakeDriver) Run(_ context.Context, vm, user, cmd string) (string, error
 	}
 	return out, nil
 }
+func (f *fakeDriver) Kind(context.Context, string) (*kind.Kind, error) { return kind.Lookup("linux") }
+
+func (f *fakeDriver) Links(context.Context) ([]api.LinkStatus, error) {
+	return nil, errors.New("the fake lab has no switch")
+}
+
+func (f *fakeDriver) Capture(context.Context, []string) (io.ReadCloser, error) {
+	return nil, errors.New("the fake lab has no switch")
+}
+
 func (f *fakeDriver) SetLink(_ context.Context, vm, nic string, up bool) error {
 	f.record(fmt.Sprintf("link %s %s %v", vm, nic, up))
 	return nil
@@ -135,8 +149,8 @@ func testFS(steps string) fstest.MapFS {
 	}
 }
 
-// stepLine is the format of a step's line.
-var stepLine = regexp.MustCompile(`^\d\d:\d\d:\d\d .+ \.\.\. (ok|FAILED) \(\d+\.\ds\)$`)
+// stepLine is the format of a step's line: an action's, or a check's (validate's PASS/FAIL line, one per VM).
+var stepLine = regexp.MustCompile(`^\d\d:\d\d:\d\d (.+ \.\.\. (ok|FAILED)|(PASS|FAIL) \S+ .+:.*) \(\d+\.\ds(, \d+ tries)?\)$`)
 
 func TestRunPlaysStepsAndCleansUp(t *testing.T) {
 	d, err := Load(testFS(testSteps), "t")
@@ -217,8 +231,9 @@ func TestRunFailureCleansUp(t *testing.T) {
 	start := time.Now()
 	d.Steps[3].Timeout.Duration = 50 * time.Millisecond
 	err = Run(context.Background(), d, f, Options{Out: &out, Poll: 5 * time.Millisecond})
-	if err == nil || !strings.Contains(err.Error(), `"adjacency"`) || !strings.Contains(err.Error(), "not done after 50ms") ||
-		!strings.Contains(err.Error(), `does not match "Full"`) {
+	if err == nil || !strings.Contains(err.Error(), `"adjacency"`) || !strings.Contains(err.Error(), "waited 50ms") ||
+		!strings.Contains(err.Error(), `r1: output does not match Full`) ||
+		!regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d FAIL r1 adjacency: output does not match Full; saw Init \(`).MatchString(out.String()) {
 		t.Fatalf("err = %v", err)
 	}
 	if time.Since(start) > 5*time.Second {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/kind"
+	"github.com/cloonix-go/cloonix/validate"
 )
 
 // PushFunc copies file to the VM of the given kind and loads it (configpush.Push in the CLI).
@@ -29,8 +31,8 @@ type CLIDriver struct {
 	Pusher    PushFunc
 	Keep      bool // pass --keep to up: a lab that fails to come up stays up to be looked at
 
-	mu    sync.Mutex
-	kinds map[string]*kind.Kind
+	mu  sync.Mutex
+	env *validate.SSHEnv
 }
 
 // BuildImages runs `cloonix-labd image build NAME` for each image.
@@ -84,53 +86,37 @@ func (c *CLIDriver) Push(ctx context.Context, vm, file string, replace bool) (st
 	if c.Pusher == nil {
 		return "", errors.New("no config push function")
 	}
-	k, err := c.kindOf(ctx, vm)
+	k, err := c.Kind(ctx, vm)
 	if err != nil {
 		return "", err
 	}
 	return c.Pusher(ctx, vm, k, file, replace)
 }
 
-// kindOf asks the daemon for the VM's kind once.
-func (c *CLIDriver) kindOf(ctx context.Context, vm string) (*kind.Kind, error) {
+// lab is the running lab as validate reaches it: ssh with the lab's ssh_config, and the daemon's API.
+func (c *CLIDriver) lab() *validate.SSHEnv {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.kinds == nil {
-		vms, err := api.NewClient(c.Socket).VMs(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list the lab's VMs: %w", err)
-		}
-		kinds := map[string]*kind.Kind{}
-		for _, v := range vms {
-			k, err := kind.Lookup(v.Kind)
-			if err != nil {
-				return nil, fmt.Errorf("vm %s: %w", v.Name, err)
-			}
-			kinds[v.Name] = k
-		}
-		c.kinds = kinds
+	if c.env == nil {
+		c.env = &validate.SSHEnv{SSHConfig: c.SSHConfig, Client: api.NewClient(c.Socket)}
 	}
-	k, ok := c.kinds[vm]
-	if !ok {
-		return nil, fmt.Errorf("lab %s has no VM %q", c.Lab, vm)
-	}
-	return k, nil
+	return c.env
 }
 
-// Run runs cmd on vm with `ssh -F SSHCONFIG [-l user] vm cmd`.
+// Run implements validate.Env: `ssh -F SSHCONFIG [-l user] vm cmd`.
 func (c *CLIDriver) Run(ctx context.Context, vm, user, command string) (string, error) {
-	args := []string{"-F", c.SSHConfig, "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR"}
-	if user != "" {
-		args = append(args, "-l", user)
-	}
-	args = append(args, vm, command)
-	cmd := exec.CommandContext(ctx, "ssh", args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return out.String(), fmt.Errorf("ssh %s %q: %w", vm, command, err)
-	}
-	return out.String(), nil
+	return c.lab().Run(ctx, vm, user, command)
+}
+
+// Kind implements validate.Env.
+func (c *CLIDriver) Kind(ctx context.Context, vm string) (*kind.Kind, error) { return c.lab().Kind(ctx, vm) }
+
+// Links implements validate.Env.
+func (c *CLIDriver) Links(ctx context.Context) ([]api.LinkStatus, error) { return c.lab().Links(ctx) }
+
+// Capture implements validate.Env.
+func (c *CLIDriver) Capture(ctx context.Context, targets []string) (io.ReadCloser, error) {
+	return c.lab().Capture(ctx, targets)
 }
 
 // SetLink asks the daemon to take the NIC down or up.

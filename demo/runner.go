@@ -8,11 +8,15 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cloonix-go/cloonix/validate"
 )
 
-// Driver is what the runner drives: the lab's daemon, its VMs over ssh, and the image cache. The CLI's
-// implementation is CLIDriver; tests use a fake.
+// Driver is what the runner drives: the lab's daemon, its VMs over ssh (validate.Env: the checks of expect,
+// wait and validate steps run through it), and the image cache. The CLI's implementation is CLIDriver; tests
+// use a fake.
 type Driver interface {
+	validate.Env
 	// BuildImages builds the named project images (instant when they are cached).
 	BuildImages(ctx context.Context, names []string) error
 	// Up starts the lab and returns once every VM's sshd answers.
@@ -21,8 +25,6 @@ type Driver interface {
 	Down(ctx context.Context) error
 	// Push copies file to vm and loads it, returning the VM's answer.
 	Push(ctx context.Context, vm, file string, replace bool) (string, error)
-	// Run runs cmd on vm over ssh as user ("" for the kind's user) and returns its combined output.
-	Run(ctx context.Context, vm, user, cmd string) (string, error)
 	// SetLink takes a VM's NIC link down or up.
 	SetLink(ctx context.Context, vm, nic string, up bool) error
 }
@@ -91,6 +93,18 @@ func Run(ctx context.Context, d *Demo, drv Driver, o Options) (err error) {
 	defer func() { err = r.finish(ctx, err) }()
 	for i := range d.Steps {
 		s := &d.Steps[i]
+		switch s.Do {
+		case ActExpect, ActWait:
+			if err := r.checkStep(ctx, i+1, s); err != nil {
+				return err
+			}
+			continue
+		case ActValidate:
+			if err := r.validateStep(ctx, i+1, s); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := r.step(ctx, i+1, s.Label(), func(ctx context.Context) (string, error) { return r.do(ctx, s) },
 			s.Print || s.Do == ActRun); err != nil {
 			return err
@@ -267,17 +281,6 @@ func (r *runner) do(ctx context.Context, s *Step) (string, error) {
 			return r.drv.Push(ctx, vm, r.path(file), s.Replace)
 		case ActRun:
 			return r.drv.Run(ctx, vm, s.User, s.Cmd)
-		case ActExpect:
-			out, err := r.drv.Run(ctx, vm, s.User, s.Cmd)
-			if err != nil {
-				return out, err
-			}
-			if ok, why := s.check(out); !ok {
-				return out, errors.New(why)
-			}
-			return out, nil
-		case ActWait:
-			return r.wait(ctx, s, vm)
 		case ActLink:
 			return "", r.drv.SetLink(ctx, vm, s.NIC, s.State == "up")
 		}
@@ -333,31 +336,68 @@ func (r *runner) perVM(ctx context.Context, s *Step, fn func(context.Context, st
 	return b.String(), errors.Join(failed...)
 }
 
-// wait runs the step's command until its output passes the checks or the timeout passes.
-func (r *runner) wait(ctx context.Context, s *Step, vm string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout.Duration)
-	defer cancel()
-	var last string
-	var lastErr error
-	for {
-		out, err := r.drv.Run(ctx, vm, s.User, s.Cmd)
-		if err == nil {
-			ok, why := s.check(out)
-			if ok {
-				return out, nil
-			}
-			lastErr = errors.New(why)
-		} else {
-			lastErr = err
+// checkStep runs an expect or wait step as a validate test: one PASS/FAIL line per VM, as `cloonix-labd
+// validate` prints them, with the output under it when the step prints or fails.
+func (r *runner) checkStep(ctx context.Context, index int, s *Step) error {
+	results := validate.RunTest(ctx, s.test(), r.drv, validate.Options{Retry: r.o.Poll})
+	var failed []string
+	for _, res := range results {
+		fmt.Fprintf(r.o.Out, "%s %s\n", r.stamp(), res)
+		if s.Print || res.Status != validate.Pass {
+			writeIndented(r.o.Out, res.Output)
 		}
-		last = out
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.Canceled) {
-				return last, ctx.Err()
+		if res.Status != validate.Pass {
+			why := res.Node + ": " + res.Reason
+			if s.Do == ActWait {
+				why += fmt.Sprintf(" (waited %v)", s.Timeout.Duration)
 			}
-			return last, fmt.Errorf("not done after %s: %w", s.Timeout.Duration, lastErr)
-		case <-time.After(r.o.Poll):
+			failed = append(failed, why)
 		}
 	}
+	if ctx.Err() != nil {
+		return &StepError{Index: index, Step: s.Label(), Err: ctx.Err()}
+	}
+	if len(failed) > 0 {
+		return &StepError{Index: index, Step: s.Label(), Err: errors.New(strings.Join(failed, "; "))}
+	}
+	return nil
+}
+
+// validateStep runs the demo's tests file, each result's line as it comes and the summary, and fails when a
+// test fails or none could run.
+func (r *runner) validateStep(ctx context.Context, index int, s *Step) error {
+	file := s.File
+	if file == "" {
+		file = "tests.toml"
+	}
+	label := s.Label()
+	fmt.Fprintf(r.o.Out, "%s %s\n", r.stamp(), label)
+	suite, err := validate.Load(r.path(file), nil)
+	if err != nil {
+		return &StepError{Index: index, Step: label, Err: err}
+	}
+	rep := validate.Run(ctx, suite, r.drv, validate.Options{Out: stampWriter{r}, Retry: r.o.Poll})
+	rep.Lab = r.o.Vars["lab"]
+	rep.Finish()
+	fmt.Fprintf(r.o.Out, "%s %s\n", r.stamp(), rep.SummaryLine())
+	switch {
+	case ctx.Err() != nil:
+		return &StepError{Index: index, Step: label, Err: ctx.Err()}
+	case rep.ExitCode == validate.ExitFailed || rep.ExitCode == validate.ExitNoTest:
+		return &StepError{Index: index, Step: label, Err: fmt.Errorf("%d of %d results failed, %d skipped", rep.Summary.Failed,
+			rep.Summary.Results, rep.Summary.Skipped)}
+	}
+	return nil
+}
+
+// stampWriter writes each line with the runner's time stamp in front.
+type stampWriter struct{ r *runner }
+
+func (w stampWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.SplitAfter(string(p), "\n") {
+		if line != "" {
+			fmt.Fprintf(w.r.o.Out, "%s %s", w.r.stamp(), line)
+		}
+	}
+	return len(p), nil
 }

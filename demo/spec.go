@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/cloonix-go/cloonix/validate"
 )
 
 // StepsFile is the name of a demo's steps file inside its directory.
@@ -30,6 +32,8 @@ const (
 	ActLink   = "link"
 	ActSleep  = "sleep"
 	ActDown   = "down"
+	// ActValidate runs the demo's tests file (file, default tests.toml) with package validate.
+	ActValidate = "validate"
 )
 
 // Demo is one parsed demo.
@@ -222,15 +226,23 @@ func Parse(name string, dir fs.FS, data []byte) (*Demo, error) {
 			if s.Do != ActRun && s.Match == "" && s.NotMatch == "" {
 				bad("%s: %s needs match = \"REGEXP\" (or not_match)", where, s.Do)
 			}
+		case ActValidate:
+			f := s.File
+			if f == "" {
+				f = "tests.toml"
+			}
+			if _, err := fs.Stat(dir, f); err != nil {
+				bad("%s: tests file %s: %v", where, f, err)
+			}
 		case ActLink:
 			needVM()
 			if s.NIC == "" || (s.State != "up" && s.State != "down") {
 				bad("%s: link needs nic = \"eth1\" and state = \"up\" or \"down\"", where)
 			}
 		case "":
-			bad("%s: do is missing; one of build, up, push, run, expect, wait, link, sleep, down", where)
+			bad("%s: do is missing; one of build, up, push, run, expect, wait, validate, link, sleep, down", where)
 		default:
-			bad("%s: unknown action do = %q; one of build, up, push, run, expect, wait, link, sleep, down", where, s.Do)
+			bad("%s: unknown action do = %q; one of build, up, push, run, expect, wait, validate, link, sleep, down", where, s.Do)
 		}
 		if s.Match != "" {
 			if s.match, err = regexp.Compile(s.Match); err != nil {
@@ -252,13 +264,13 @@ func Parse(name string, dir fs.FS, data []byte) (*Demo, error) {
 	return d, nil
 }
 
-// check tells whether out satisfies the step's match and not_match, and if not, why.
-func (s *Step) check(out string) (bool, string) {
-	if s.match != nil && !s.match.MatchString(out) {
-		return false, fmt.Sprintf("output does not match %q", s.Match)
+// test is an expect or wait step as the validate test it runs: a command check on each of its VMs, retried
+// for a wait step's timeout.
+func (s *Step) test() *validate.Test {
+	t := &validate.Test{Name: s.Label(), Nodes: s.Targets(),
+		Check: &validate.CommandCheck{Cmd: s.Cmd, User: s.User, Match: s.match, NotMatch: s.notMatch}}
+	if s.Do == ActWait {
+		t.Wait = s.Timeout.Duration
 	}
-	if s.notMatch != nil && s.notMatch.MatchString(out) {
-		return false, fmt.Sprintf("output matches %q", s.NotMatch)
-	}
-	return true, ""
+	return t
 }

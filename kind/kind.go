@@ -138,6 +138,38 @@ type Kind struct {
 	DiskBus string
 	// Config is how `cloonix-labd config push|save` load and read the guest's configuration.
 	Config ConfigOps
+
+	// Show is how `cloonix-labd validate` reads the node's state (package validate).
+	Show ShowDialect
+	// ShellUser is the user whose login shell is a Unix shell, for the Linux tools (ping, traceroute, ip) that
+	// checks run: "root" on linux and frr (whose SSHUser lands in vtysh), "" when the node has no Unix shell
+	// (iosxe, whose CLI pings and traces itself).
+	ShellUser string
+}
+
+// ShowDialect is the language a node's state is read in.
+type ShowDialect int
+
+const (
+	// ShowLinux is a plain Linux host: its kernel's tables (ip -j) and tools, no routing daemon.
+	ShowLinux ShowDialect = iota
+	// ShowFRR is FRR's vtysh (SSHUser's login shell) with `show … json`, on a Linux host (ShellUser).
+	ShowFRR
+	// ShowIOSXE is the IOS-XE CLI, whose show commands print text only (parsed by package iosxeshow).
+	ShowIOSXE
+)
+
+// String returns the dialect's name as results and errors print it.
+func (d ShowDialect) String() string {
+	switch d {
+	case ShowLinux:
+		return "linux"
+	case ShowFRR:
+		return "frr"
+	case ShowIOSXE:
+		return "iosxe"
+	}
+	return fmt.Sprintf("ShowDialect(%d)", int(d))
 }
 
 // Lookup returns the descriptor of the named kind. The error lists the known kinds.

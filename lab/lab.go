@@ -26,6 +26,9 @@ type Lab struct {
 	// Seed makes random impairments replay: every impairment stage draws from a stream derived from it and
 	// its place. 0 (not set) means a new random seed at each start.
 	Seed uint64
+	// Tests is the absolute path of the lab's tests file (`tests = "tests.toml"`, read by
+	// `cloonix-labd validate`), "" when the lab file names none.
+	Tests string
 }
 
 // VM is one virtual machine.

@@ -1,48 +1,10 @@
 package lab
 
-import (
-	"fmt"
-	"sort"
-	"strings"
-)
+import "github.com/cloonix-go/cloonix/tomlfile"
 
-// Problem is one thing wrong with a lab file, at the position of the offending key or value.
-type Problem struct {
-	File string // the lab file as named to Load or Parse
-	Line int    // 1-based
-	Col  int    // 1-based, in bytes
-	Msg  string // what is wrong
-	Fix  string // how to fix it
-}
+// Problem is one thing wrong with a lab file, at the position of the offending key or value; it prints as
+// "lab.toml:LINE:COL: what is wrong; how to fix it". It is package tomlfile's.
+type Problem = tomlfile.Problem
 
-// String formats the problem as "lab.toml:LINE:COL: what is wrong; how to fix it".
-func (p Problem) String() string {
-	s := fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Msg)
-	if p.Fix != "" {
-		s += "; " + p.Fix
-	}
-	return s
-}
-
-// ValidationError holds every problem found in a lab file, in file order.
-type ValidationError struct {
-	Problems []Problem
-}
-
-// Error returns one line per problem.
-func (e *ValidationError) Error() string {
-	lines := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		lines[i] = p.String()
-	}
-	return strings.Join(lines, "\n")
-}
-
-func sortProblems(ps []Problem) {
-	sort.SliceStable(ps, func(i, j int) bool {
-		if ps[i].Line != ps[j].Line {
-			return ps[i].Line < ps[j].Line
-		}
-		return ps[i].Col < ps[j].Col
-	})
-}
+// ValidationError holds every problem found in a lab file, in file order. It is package tomlfile's.
+type ValidationError = tomlfile.ValidationError

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cloonix-go/cloonix/labpath"
+	"github.com/cloonix-go/cloonix/tomlfile"
 )
 
 // Defaults of schema version 1.
@@ -28,7 +29,7 @@ const (
 )
 
 var (
-	topKeys = []string{"version", "name", "seed", "lan", "nat", "vm", "fault"}
+	topKeys = []string{"version", "name", "seed", "tests", "lan", "nat", "vm", "fault"}
 	lanKeys = []string{"name", "mtu", "recorder_kib", "impair"}
 	natKeys = []string{"name", "lan", "subnet", "gateway", "allow_host_loopback", "dns"}
 	vmKeys  = []string{"name", "kind", "variant", "image", "memory", "cpus", "day0", "nics", "ssh_legacy",
@@ -47,23 +48,30 @@ type lanDecl struct {
 }
 
 func (p *parser) lab(raw map[string]any) *Lab {
-	l := &Lab{File: p.file, Dir: p.dir}
-	p.unknown(raw, nil, topKeys, "the lab file")
-	if v, ok := p.integer(raw, nil, "version", "version = 1"); ok && v != 1 {
-		p.valProblem([]string{"version"}, fmt.Sprintf("unsupported schema version %d", v),
+	l := &Lab{File: p.File, Dir: p.dir}
+	p.Unknown(raw, nil, topKeys, "the lab file")
+	if v, ok := p.Int(raw, nil, "version", "version = 1"); ok && v != 1 {
+		p.ValProblem([]string{"version"}, fmt.Sprintf("unsupported schema version %d", v),
 			"this cloonix reads version = 1")
 	}
 	if _, present := raw["name"]; !present {
-		p.add(pos{1, 1}, "the lab has no name",
+		p.Add(tomlfile.Pos{Line: 1, Col: 1}, "the lab has no name",
 			`add name = "nemo" at the top; it names the server, as in: cloonix-proxy nemo nat vm1`)
-	} else if name, ok := p.str(raw, nil, "name", `name = "nemo"`); ok && p.checkName([]string{"name"}, "lab", name) {
+	} else if name, ok := p.Str(raw, nil, "name", `name = "nemo"`); ok && p.checkName([]string{"name"}, "lab", name) {
 		l.Name = name
 	}
-	if v, ok := p.integer(raw, nil, "seed", "seed = 42"); ok {
+	if v, ok := p.Int(raw, nil, "seed", "seed = 42"); ok {
 		if v < 0 {
-			p.valProblem([]string{"seed"}, "seed must not be negative", "write it like seed = 42")
+			p.ValProblem([]string{"seed"}, "seed must not be negative", "write it like seed = 42")
 		} else {
 			l.Seed = uint64(v)
+		}
+	}
+	if t, ok := p.Str(raw, nil, "tests", `tests = "tests.toml"`); ok {
+		if abs, msg, fix := p.checkFile("tests file", t, false); msg != "" {
+			p.ValProblem([]string{"tests"}, msg, fix)
+		} else {
+			l.Tests = abs
 		}
 	}
 	lans := p.lans(raw)
@@ -82,9 +90,9 @@ func (p *parser) faults(raw map[string]any, l *Lab) []Fault {
 	if !present {
 		return nil
 	}
-	tables, ok := toTables(v)
+	tables, ok := tomlfile.Tables(v)
 	if !ok {
-		p.keyProblem([]string{"fault"}, "fault must be an array of tables", `write each as [[fault]] with link = "r1:eth1", action = "down", for = "3s"`)
+		p.KeyProblem([]string{"fault"}, "fault must be an array of tables", `write each as [[fault]] with link = "r1:eth1", action = "down", for = "3s"`)
 		return nil
 	}
 	var out []Fault
@@ -92,10 +100,10 @@ func (p *parser) faults(raw map[string]any, l *Lab) []Fault {
 		base := []string{"fault", strconv.Itoa(i)}
 		kv := map[string]string{}
 		good := true
-		for _, k := range p.sortedKeys(t, base) {
+		for _, k := range p.SortedKeys(t, base) {
 			s, ok := t[k].(string)
 			if !ok {
-				p.valProblem(child(base, k), fmt.Sprintf("%s must be a string, not %s", k, tomlType(t[k])), fmt.Sprintf(`write it like %s = "3s"`, k))
+				p.ValProblem(tomlfile.Child(base, k), fmt.Sprintf("%s must be a string, not %s", k, tomlfile.TypeName(t[k])), fmt.Sprintf(`write it like %s = "3s"`, k))
 				good = false
 				continue
 			}
@@ -106,7 +114,7 @@ func (p *parser) faults(raw map[string]any, l *Lab) []Fault {
 		}
 		f, err := ParseFault(kv, l)
 		if err != nil {
-			p.keyProblem(base, err.Error(), "keys: "+FaultKeys)
+			p.KeyProblem(base, err.Error(), "keys: "+FaultKeys)
 			continue
 		}
 		out = append(out, f)
@@ -119,43 +127,43 @@ func (p *parser) lans(raw map[string]any) []*lanDecl {
 	if !present {
 		return nil
 	}
-	tables, ok := toTables(v)
+	tables, ok := tomlfile.Tables(v)
 	if !ok {
-		p.keyProblem([]string{"lan"}, "lan must be an array of tables",
+		p.KeyProblem([]string{"lan"}, "lan must be an array of tables",
 			`write each LAN as [[lan]] (double brackets) followed by name = "lan12"`)
 		return nil
 	}
-	seen := map[string]pos{}
+	seen := map[string]tomlfile.Pos{}
 	var out []*lanDecl
 	for i, t := range tables {
 		base := []string{"lan", strconv.Itoa(i)}
-		p.unknown(t, base, lanKeys, "[[lan]]")
+		p.Unknown(t, base, lanKeys, "[[lan]]")
 		d := &lanDecl{path: base, lan: LAN{MTU: DefaultLANMTU, RecorderKiB: DefaultRecorderKiB}}
 		if _, present := t["name"]; !present {
-			p.keyProblem(base, "[[lan]] has no name", `add name = "lan12"`)
-		} else if name, ok := p.str(t, base, "name", `name = "lan12"`); ok &&
-			p.checkName(child(base, "name"), "LAN", name) && p.unique(seen, child(base, "name"), "LAN", name) {
+			p.KeyProblem(base, "[[lan]] has no name", `add name = "lan12"`)
+		} else if name, ok := p.Str(t, base, "name", `name = "lan12"`); ok &&
+			p.checkName(tomlfile.Child(base, "name"), "LAN", name) && p.unique(seen, tomlfile.Child(base, "name"), "LAN", name) {
 			d.lan.Name = name
 		}
-		if mtu, ok := p.integer(t, base, "mtu", "mtu = 1500"); ok {
+		if mtu, ok := p.Int(t, base, "mtu", "mtu = 1500"); ok {
 			if mtu < MinMTU || mtu > MaxMTU {
-				p.valProblem(child(base, "mtu"), fmt.Sprintf("mtu %d is out of range", mtu),
+				p.ValProblem(tomlfile.Child(base, "mtu"), fmt.Sprintf("mtu %d is out of range", mtu),
 					fmt.Sprintf("use %d..%d (65520 is the fastest; 1500 is what routers expect)", MinMTU, MaxMTU))
 			} else {
 				d.lan.MTU, d.mtuSet = int(mtu), true
 			}
 		}
-		if kib, ok := p.integer(t, base, "recorder_kib", "recorder_kib = 4096"); ok {
+		if kib, ok := p.Int(t, base, "recorder_kib", "recorder_kib = 4096"); ok {
 			if kib < 0 || kib > MaxRecorderKiB {
-				p.valProblem(child(base, "recorder_kib"), fmt.Sprintf("recorder_kib %d is out of range", kib),
+				p.ValProblem(tomlfile.Child(base, "recorder_kib"), fmt.Sprintf("recorder_kib %d is out of range", kib),
 					fmt.Sprintf("use 0 (no flight recorder) to %d; the default is %d", MaxRecorderKiB, DefaultRecorderKiB))
 			} else {
 				d.lan.RecorderKiB = int(kib)
 			}
 		}
-		if words, ok := p.str(t, base, "impair", `impair = "delay=20ms loss=0.5%"`); ok {
+		if words, ok := p.Str(t, base, "impair", `impair = "delay=20ms loss=0.5%"`); ok {
 			if _, err := impair.Parse(impair.Spec{}, strings.Fields(words)); err != nil {
-				p.valProblem(child(base, "impair"), err.Error(), "see: cloonix-labd link presets")
+				p.ValProblem(tomlfile.Child(base, "impair"), err.Error(), "see: cloonix-labd link presets")
 			} else {
 				d.lan.Impair = words
 			}
@@ -192,71 +200,71 @@ func (p *parser) nats(raw map[string]any, lans *[]*lanDecl) []NAT {
 	}
 	var tables []map[string]any
 	var bases [][]string
-	if t, ok := toTable(v); ok {
+	if t, ok := tomlfile.Table(v); ok {
 		tables, bases = []map[string]any{t}, [][]string{{"nat"}}
-	} else if ts, ok := toTables(v); ok {
+	} else if ts, ok := tomlfile.Tables(v); ok {
 		tables = ts
 		for i := range ts {
 			bases = append(bases, []string{"nat", strconv.Itoa(i)})
 		}
 	} else {
-		p.valProblem([]string{"nat"}, "nat must be a table", "write [nat] (one NAT) or [[nat]] (several)")
+		p.ValProblem([]string{"nat"}, "nat must be a table", "write [nat] (one NAT) or [[nat]] (several)")
 		return nil
 	}
-	seenName, seenLAN := map[string]pos{}, map[string]pos{}
+	seenName, seenLAN := map[string]tomlfile.Pos{}, map[string]tomlfile.Pos{}
 	var out []NAT
 	for i, t := range tables {
 		base := bases[i]
-		p.unknown(t, base, natKeys, "[nat]")
+		p.Unknown(t, base, natKeys, "[nat]")
 		n := NAT{Name: DefaultNATName, LAN: DefaultNATLAN, Subnet: defaultSubnet(i)}
-		if name, ok := p.str(t, base, "name", `name = "nat"`); ok {
+		if name, ok := p.Str(t, base, "name", `name = "nat"`); ok {
 			n.Name = name
-			if p.checkName(child(base, "name"), "NAT", name) && name == labpath.VsockEntity {
-				p.valProblem(child(base, "name"), `NAT name "vsock" is taken: it names the vsock path (cloonix-proxy LAB vsock VM)`,
+			if p.checkName(tomlfile.Child(base, "name"), "NAT", name) && name == labpath.VsockEntity {
+				p.ValProblem(tomlfile.Child(base, "name"), `NAT name "vsock" is taken: it names the vsock path (cloonix-proxy LAB vsock VM)`,
 					`name the NAT otherwise, e.g. name = "nat"`)
 			} else if name == labpath.CaptureWord {
-				p.valProblem(child(base, "name"), `NAT name "capture" is taken: it names captures (cloonix-proxy LAB capture lan12)`,
+				p.ValProblem(tomlfile.Child(base, "name"), `NAT name "capture" is taken: it names captures (cloonix-proxy LAB capture lan12)`,
 					`name the NAT otherwise, e.g. name = "nat"`)
 			}
 		}
-		p.unique(seenName, child(base, "name"), "NAT", n.Name)
+		p.unique(seenName, tomlfile.Child(base, "name"), "NAT", n.Name)
 		lanOK := true
-		if lan, ok := p.str(t, base, "lan", `lan = "mgmt"`); ok {
+		if lan, ok := p.Str(t, base, "lan", `lan = "mgmt"`); ok {
 			n.LAN = lan
-			lanOK = p.checkName(child(base, "lan"), "LAN", lan)
+			lanOK = p.checkName(tomlfile.Child(base, "lan"), "LAN", lan)
 		} else if _, present := t["lan"]; present {
 			lanOK = false
 		}
 		if lanOK {
 			if prev, dup := seenLAN[n.LAN]; dup {
-				p.valProblem(child(base, "lan"), fmt.Sprintf("LAN %q already has a NAT (line %d); two DHCP servers on one LAN fight",
+				p.ValProblem(tomlfile.Child(base, "lan"), fmt.Sprintf("LAN %q already has a NAT (line %d); two DHCP servers on one LAN fight",
 					n.LAN, prev.Line), "put each NAT on its own LAN")
 			} else {
-				seenLAN[n.LAN] = p.where(child(base, "lan"), true)
+				seenLAN[n.LAN] = p.Where(tomlfile.Child(base, "lan"), true)
 			}
 		}
-		if s, ok := p.str(t, base, "subnet", `subnet = "10.99.0.0/24"`); ok {
+		if s, ok := p.Str(t, base, "subnet", `subnet = "10.99.0.0/24"`); ok {
 			if pfx, msg, fix := parseSubnet(s); msg != "" {
-				p.valProblem(child(base, "subnet"), msg, fix)
+				p.ValProblem(tomlfile.Child(base, "subnet"), msg, fix)
 			} else {
 				n.Subnet = pfx
 			}
 		}
 		n.Gateway = n.Subnet.Addr().Next()
-		if s, ok := p.str(t, base, "gateway", `gateway = "10.99.0.1"`); ok {
+		if s, ok := p.Str(t, base, "gateway", `gateway = "10.99.0.1"`); ok {
 			if gw, msg, fix := parseGateway(s, n.Subnet); msg != "" {
-				p.valProblem(child(base, "gateway"), msg, fix)
+				p.ValProblem(tomlfile.Child(base, "gateway"), msg, fix)
 			} else {
 				n.Gateway = gw
 			}
 		}
-		if b, ok := p.boolean(t, base, "allow_host_loopback"); ok {
+		if b, ok := p.Bool(t, base, "allow_host_loopback"); ok {
 			n.AllowHostLoopback = b
 		}
 		n.DNS = p.dnsList(t, base)
 		for _, o := range out {
 			if o.Subnet.Overlaps(n.Subnet) {
-				p.valProblem(child(base, "subnet"), fmt.Sprintf("subnet %s overlaps subnet %s of NAT %q", n.Subnet,
+				p.ValProblem(tomlfile.Child(base, "subnet"), fmt.Sprintf("subnet %s overlaps subnet %s of NAT %q", n.Subnet,
 					o.Subnet, o.Name), "give each NAT its own subnet")
 			}
 		}
@@ -326,16 +334,16 @@ func (p *parser) dnsList(t map[string]any, base []string) []string {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		p.valProblem(child(base, "dns"), fmt.Sprintf("dns must be a list of addresses, not %s", tomlType(v)),
+		p.ValProblem(tomlfile.Child(base, "dns"), fmt.Sprintf("dns must be a list of addresses, not %s", tomlfile.TypeName(v)),
 			`write it like dns = ["192.0.2.53", "127.0.0.1:5353"], or leave it out to use the host's resolvers`)
 		return nil
 	}
 	var out []string
 	for i, e := range list {
-		path := child(base, "dns", strconv.Itoa(i))
+		path := tomlfile.Child(base, "dns", strconv.Itoa(i))
 		s, ok := e.(string)
 		if !ok {
-			p.valProblem(path, fmt.Sprintf("dns entry %s is not a string", tomlType(e)), `quote it: "192.0.2.53"`)
+			p.ValProblem(path, fmt.Sprintf("dns entry %s is not a string", tomlfile.TypeName(e)), `quote it: "192.0.2.53"`)
 			continue
 		}
 		if ap, err := netip.ParseAddrPort(s); err == nil && ap.Port() != 0 {
@@ -343,7 +351,7 @@ func (p *parser) dnsList(t map[string]any, base []string) []string {
 		} else if a, err := netip.ParseAddr(s); err == nil {
 			out = append(out, netip.AddrPortFrom(a, 53).String())
 		} else {
-			p.valProblem(path, fmt.Sprintf("dns entry %q is not an IP address or IP:port", s),
+			p.ValProblem(path, fmt.Sprintf("dns entry %q is not an IP address or IP:port", s),
 				`write it like "192.0.2.53" or "127.0.0.1:5353" (a name would need DNS to resolve)`)
 		}
 	}

@@ -130,7 +130,7 @@ func TestProblems(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			got := problemsOf(t, c.src, dir, fakeEnv(3000))
 			if len(got) != len(c.want) {
-				t.Fatalf("got %d problems, want %d:\n%s", len(got), len(c.want), (&ValidationError{got}).Error())
+				t.Fatalf("got %d problems, want %d:\n%s", len(got), len(c.want), (&ValidationError{Problems: got}).Error())
 			}
 			for i, w := range c.want {
 				g := got[i]
@@ -210,14 +210,14 @@ memory = 20000
 		{23, 10, "this machine has 3000 MiB", ""},
 	}
 	if len(got) != len(want) {
-		t.Fatalf("got %d problems, want %d:\n%s", len(got), len(want), (&ValidationError{got}).Error())
+		t.Fatalf("got %d problems, want %d:\n%s", len(got), len(want), (&ValidationError{Problems: got}).Error())
 	}
 	for i, w := range want {
 		if got[i].Line != w.line || got[i].Col != w.col || !strings.Contains(got[i].Msg, w.msg) {
 			t.Errorf("problem %d = %s; want %d:%d %q", i, got[i], w.line, w.col, w.msg)
 		}
 	}
-	err := (&ValidationError{got}).Error()
+	err := (&ValidationError{Problems: got}).Error()
 	if lines := strings.Split(err, "\n"); len(lines) != len(want) || !strings.HasPrefix(lines[0], "lab.toml:2:8: lab name") ||
 		!strings.Contains(lines[0], "; rename it") {
 		t.Errorf("Error() =\n%s", err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cloonix-go/cloonix/kind"
+	"github.com/cloonix-go/cloonix/tomlfile"
 )
 
 // Bounds of boot_timeout.
@@ -25,12 +26,12 @@ const (
 func (p *parser) vms(raw map[string]any, l *Lab) []VM {
 	v, present := raw["vm"]
 	if !present {
-		p.add(pos{1, 1}, "the lab declares no VMs", `add a [[vm]] table with name = "vm1"`)
+		p.Add(tomlfile.Pos{Line: 1, Col: 1}, "the lab declares no VMs", `add a [[vm]] table with name = "vm1"`)
 		return nil
 	}
-	tables, ok := toTables(v)
+	tables, ok := tomlfile.Tables(v)
 	if !ok {
-		p.keyProblem([]string{"vm"}, "vm must be an array of tables",
+		p.KeyProblem([]string{"vm"}, "vm must be an array of tables",
 			`write each VM as [[vm]] (double brackets) followed by name = "vm1"`)
 		return nil
 	}
@@ -38,23 +39,23 @@ func (p *parser) vms(raw map[string]any, l *Lab) []VM {
 	for _, n := range l.NATs {
 		natNames[n.Name] = true
 	}
-	seen := map[string]pos{}
+	seen := map[string]tomlfile.Pos{}
 	macs := map[string]string{}
 	var out []VM
 	total, memReported := 0, false
 	for i, t := range tables {
 		base := []string{"vm", strconv.Itoa(i)}
-		p.unknown(t, base, vmKeys, "[[vm]]")
+		p.Unknown(t, base, vmKeys, "[[vm]]")
 		vm, ok := p.vm(t, base, l, seen, natNames)
 		// The memory total counts every VM whose size is known, so one bad VM hides no other problem.
 		total += vm.MemoryMiB
 		if p.env.HostMemoryMiB != nil && !memReported && vm.MemoryMiB > 0 {
 			host, err := p.env.HostMemoryMiB()
 			if err != nil {
-				p.add(pos{1, 1}, fmt.Sprintf("cannot check the memory total: %v", err), "check /proc/meminfo")
+				p.Add(tomlfile.Pos{Line: 1, Col: 1}, fmt.Sprintf("cannot check the memory total: %v", err), "check /proc/meminfo")
 				memReported = true
 			} else if total > host {
-				p.valProblem(child(base, "memory"), fmt.Sprintf("the VMs need %d MiB in total up to %s, but this machine has %d MiB for VMs",
+				p.ValProblem(tomlfile.Child(base, "memory"), fmt.Sprintf("the VMs need %d MiB in total up to %s, but this machine has %d MiB for VMs",
 					total, vmLabel(vm, i), host), "lower memory on some VMs, or remove VMs")
 				memReported = true
 			}
@@ -65,7 +66,7 @@ func (p *parser) vms(raw map[string]any, l *Lab) []VM {
 		for _, n := range vm.NICs {
 			key := n.MAC.String()
 			if other, dup := macs[key]; dup {
-				p.keyProblem(child(base, "nics"), fmt.Sprintf("NIC %s of %s has the same derived MAC %s as %s", n.Name, vm.Name, key, other),
+				p.KeyProblem(tomlfile.Child(base, "nics"), fmt.Sprintf("NIC %s of %s has the same derived MAC %s as %s", n.Name, vm.Name, key, other),
 					"rename the VM")
 			}
 			macs[key] = vm.Name + " " + n.Name
@@ -84,25 +85,25 @@ func vmLabel(vm VM, i int) string {
 }
 
 // vm resolves one [[vm]] table. ok is false when the VM could not be resolved (problems are recorded).
-func (p *parser) vm(t map[string]any, base []string, l *Lab, seen map[string]pos, natNames map[string]bool) (VM, bool) {
+func (p *parser) vm(t map[string]any, base []string, l *Lab, seen map[string]tomlfile.Pos, natNames map[string]bool) (VM, bool) {
 	var vm VM
 	good := true
 	if _, present := t["name"]; !present {
-		p.keyProblem(base, "[[vm]] has no name", `add name = "vm1"`)
+		p.KeyProblem(base, "[[vm]] has no name", `add name = "vm1"`)
 		good = false
-	} else if name, ok := p.str(t, base, "name", `name = "vm1"`); !ok || !p.checkName(child(base, "name"), "VM", name) {
+	} else if name, ok := p.Str(t, base, "name", `name = "vm1"`); !ok || !p.checkName(tomlfile.Child(base, "name"), "VM", name) {
 		good = false
-	} else if !p.unique(seen, child(base, "name"), "VM", name) {
+	} else if !p.unique(seen, tomlfile.Child(base, "name"), "VM", name) {
 		good = false
 	} else if natNames[name] {
-		p.valProblem(child(base, "name"), fmt.Sprintf("VM name %q is also the name of a NAT", name),
+		p.ValProblem(tomlfile.Child(base, "name"), fmt.Sprintf("VM name %q is also the name of a NAT", name),
 			"rename the VM or the NAT; both are addressed by name")
 		good = false
 	} else {
 		vm.Name = name
 	}
 	kindName := "linux"
-	if s, ok := p.str(t, base, "kind", `kind = "linux"`); ok {
+	if s, ok := p.Str(t, base, "kind", `kind = "linux"`); ok {
 		kindName = s
 	} else if _, present := t["kind"]; present {
 		return vm, false
@@ -110,22 +111,22 @@ func (p *parser) vm(t map[string]any, base []string, l *Lab, seen map[string]pos
 	k, err := kind.Lookup(kindName)
 	if err != nil {
 		fix := "known kinds: " + strings.Join(kind.Names(), ", ")
-		if c := closest(kindName, kind.Names()); c != "" {
+		if c := tomlfile.Closest(kindName, kind.Names()); c != "" {
 			fix = fmt.Sprintf("did you mean %q? %s", c, fix)
 		}
-		p.valProblem(child(base, "kind"), fmt.Sprintf("unknown kind %q", kindName), fix)
+		p.ValProblem(tomlfile.Child(base, "kind"), fmt.Sprintf("unknown kind %q", kindName), fix)
 		return vm, false
 	}
 	vm.Kind = k
 
-	variantName, _ := p.str(t, base, "variant", `variant = "c8000v"`)
+	variantName, _ := p.Str(t, base, "variant", `variant = "c8000v"`)
 	variant, err := k.Variant(variantName)
 	if err != nil {
 		fix := "remove variant"
 		if len(k.Variants) > 0 {
 			fix = "use one of: " + strings.Join(k.VariantNames(), ", ")
 		}
-		p.valProblem(child(base, "variant"), err.Error(), fix)
+		p.ValProblem(tomlfile.Child(base, "variant"), err.Error(), fix)
 		good = false
 	}
 	vm.Variant = variant.Name
@@ -133,45 +134,45 @@ func (p *parser) vm(t map[string]any, base []string, l *Lab, seen map[string]pos
 	good = p.vmImage(t, base, k, &vm) && good
 	good = p.vmSizes(t, base, k, &vm) && good
 
-	if s, ok := p.str(t, base, "day0", `day0 = "vm1-user-data.yaml"`); ok {
+	if s, ok := p.Str(t, base, "day0", `day0 = "vm1-user-data.yaml"`); ok {
 		if k.Day0 == kind.Day0None {
-			p.keyProblem(child(base, "day0"), fmt.Sprintf("kind %s takes no day-0 file", k.Name), "remove day0")
+			p.KeyProblem(tomlfile.Child(base, "day0"), fmt.Sprintf("kind %s takes no day-0 file", k.Name), "remove day0")
 			good = false
 		} else if abs, msg, fix := p.checkFile("day-0 file", s, false); msg != "" {
-			p.valProblem(child(base, "day0"), msg, fix)
+			p.ValProblem(tomlfile.Child(base, "day0"), msg, fix)
 			good = false
 		} else {
 			vm.Day0, vm.Day0Given = abs, s
 		}
 	}
 	vm.SSHLegacy = variant.SSHLegacy
-	if b, ok := p.boolean(t, base, "ssh_legacy"); ok {
+	if b, ok := p.Bool(t, base, "ssh_legacy"); ok {
 		if !k.SSHLegacyOption {
-			p.keyProblem(child(base, "ssh_legacy"), fmt.Sprintf("ssh_legacy does not apply to kind %s", k.Name),
+			p.KeyProblem(tomlfile.Child(base, "ssh_legacy"), fmt.Sprintf("ssh_legacy does not apply to kind %s", k.Name),
 				"remove it; only kinds with old ssh servers (iosxe) take it")
 			good = false
 		}
 		vm.SSHLegacy = b
 	}
 	vm.Vsock = k.Vsock
-	if b, ok := p.boolean(t, base, "vsock"); ok {
+	if b, ok := p.Bool(t, base, "vsock"); ok {
 		if b && !k.Vsock {
-			p.keyProblem(child(base, "vsock"), fmt.Sprintf("kind %s has no vsock (its images run no vsock bridge)", k.Name),
+			p.KeyProblem(tomlfile.Child(base, "vsock"), fmt.Sprintf("kind %s has no vsock (its images run no vsock bridge)", k.Name),
 				"remove vsock; reach it through a NAT")
 			good = false
 		}
 		vm.Vsock = b
 	}
 	vm.BootTimeout = k.DefaultBootTimeout
-	if s, ok := p.str(t, base, "boot_timeout", `boot_timeout = "15m"`); ok {
+	if s, ok := p.Str(t, base, "boot_timeout", `boot_timeout = "15m"`); ok {
 		d, err := time.ParseDuration(s)
 		switch {
 		case err != nil:
-			p.valProblem(child(base, "boot_timeout"), fmt.Sprintf("boot_timeout %q is not a duration", s),
+			p.ValProblem(tomlfile.Child(base, "boot_timeout"), fmt.Sprintf("boot_timeout %q is not a duration", s),
 				`write it like boot_timeout = "15m" or "90s"`)
 			good = false
 		case d < minBootTimeout || d > maxBootTimeout:
-			p.valProblem(child(base, "boot_timeout"), fmt.Sprintf("boot_timeout %s is out of range", s),
+			p.ValProblem(tomlfile.Child(base, "boot_timeout"), fmt.Sprintf("boot_timeout %s is out of range", s),
 				fmt.Sprintf("use %s..%s", minBootTimeout, maxBootTimeout))
 			good = false
 		default:
@@ -191,7 +192,7 @@ func (p *parser) vmSizes(t map[string]any, base []string, k *kind.Kind, vm *VM) 
 	good := true
 	vm.MemoryMiB = k.DefaultMemoryMiB
 	if v, present := t["memory"]; present {
-		path := child(base, "memory")
+		path := tomlfile.Child(base, "memory")
 		mem := -1
 		switch v := v.(type) {
 		case int64:
@@ -211,7 +212,7 @@ func (p *parser) vmSizes(t map[string]any, base []string, k *kind.Kind, vm *VM) 
 		}
 		switch {
 		case mem < 0:
-			p.valProblem(path, fmt.Sprintf("memory %s is not a size", tomlType(v)),
+			p.ValProblem(path, fmt.Sprintf("memory %s is not a size", tomlfile.TypeName(v)),
 				`write MiB as an integer (memory = 512) or a string with a unit (memory = "4G")`)
 			good = false
 		case mem < k.MinMemoryMiB || k.MaxMemoryMiB > 0 && mem > k.MaxMemoryMiB:
@@ -219,7 +220,7 @@ func (p *parser) vmSizes(t map[string]any, base []string, k *kind.Kind, vm *VM) 
 			if k.MaxMemoryMiB > 0 {
 				rng = fmt.Sprintf("%d..%d MiB", k.MinMemoryMiB, k.MaxMemoryMiB)
 			}
-			p.valProblem(path, fmt.Sprintf("memory %d MiB is out of range for kind %s", mem, k.Name),
+			p.ValProblem(path, fmt.Sprintf("memory %d MiB is out of range for kind %s", mem, k.Name),
 				fmt.Sprintf("use %s (default %d)", rng, k.DefaultMemoryMiB))
 			good = false
 		default:
@@ -227,13 +228,13 @@ func (p *parser) vmSizes(t map[string]any, base []string, k *kind.Kind, vm *VM) 
 		}
 	}
 	vm.CPUs = k.DefaultCPUs
-	if n, ok := p.integer(t, base, "cpus", "cpus = 1"); ok {
+	if n, ok := p.Int(t, base, "cpus", "cpus = 1"); ok {
 		if n < 1 || n > int64(k.MaxCPUs) {
-			p.valProblem(child(base, "cpus"), fmt.Sprintf("cpus %d is out of range for kind %s", n, k.Name),
+			p.ValProblem(tomlfile.Child(base, "cpus"), fmt.Sprintf("cpus %d is out of range for kind %s", n, k.Name),
 				fmt.Sprintf("use 1..%d", k.MaxCPUs))
 			good = false
 		} else if len(k.CPUCounts) > 0 && !slices.Contains(k.CPUCounts, int(n)) {
-			p.valProblem(child(base, "cpus"), fmt.Sprintf("cpus %d is not supported by kind %s", n, k.Name),
+			p.ValProblem(tomlfile.Child(base, "cpus"), fmt.Sprintf("cpus %d is not supported by kind %s", n, k.Name),
 				"use one of "+strings.Trim(strings.Join(strings.Fields(fmt.Sprint(k.CPUCounts)), ", "), "[]"))
 			good = false
 		} else {
@@ -251,7 +252,7 @@ func isImagePath(s string) bool {
 }
 
 func (p *parser) vmImage(t map[string]any, base []string, k *kind.Kind, vm *VM) bool {
-	img, ok := p.str(t, base, "image", `image = "tiny"`)
+	img, ok := p.Str(t, base, "image", `image = "tiny"`)
 	if !ok {
 		if _, present := t["image"]; present {
 			return false
@@ -259,7 +260,7 @@ func (p *parser) vmImage(t map[string]any, base []string, k *kind.Kind, vm *VM) 
 		img = k.DefaultImage
 	}
 	if img == "" {
-		p.keyProblem(base, fmt.Sprintf("VM %s of kind %s needs an image", vm.Name, k.Name),
+		p.KeyProblem(base, fmt.Sprintf("VM %s of kind %s needs an image", vm.Name, k.Name),
 			`add image = "c8000v.qcow2" (a qcow2 path relative to the lab file)`)
 		return false
 	}
@@ -269,7 +270,7 @@ func (p *parser) vmImage(t map[string]any, base []string, k *kind.Kind, vm *VM) 
 		p.images[img] = r
 	}
 	if r.msg != "" {
-		p.valProblem(child(base, "image"), r.msg, r.fix)
+		p.ValProblem(tomlfile.Child(base, "image"), r.msg, r.fix)
 		return false
 	}
 	vm.Image = r.ref
@@ -320,31 +321,31 @@ func (p *parser) vmNICs(t map[string]any, base []string, k *kind.Kind, l *Lab, v
 	byIndex := map[int]NIC{}
 	keyOf := map[int]string{}
 	if v, present := t["nics"]; present {
-		nt, ok := toTable(v)
+		nt, ok := tomlfile.Table(v)
 		if !ok {
-			p.valProblem(child(base, "nics"), fmt.Sprintf("nics must be a table, not %s", tomlType(v)),
+			p.ValProblem(tomlfile.Child(base, "nics"), fmt.Sprintf("nics must be a table, not %s", tomlfile.TypeName(v)),
 				fmt.Sprintf(`write [vm.nics] then %s = "mgmt", or nics = { %s = "mgmt" }`, k.NICName(0), k.NICName(0)))
 			return nil, false
 		}
-		nbase := child(base, "nics")
-		for _, ifname := range p.sortedKeys(nt, nbase) {
-			path := child(nbase, ifname)
+		nbase := tomlfile.Child(base, "nics")
+		for _, ifname := range p.SortedKeys(nt, nbase) {
+			path := tomlfile.Child(nbase, ifname)
 			idx, err := k.NICIndex(ifname)
 			if err != nil {
-				p.keyProblem(path, fmt.Sprintf("bad interface name %q for kind %s", ifname, k.Name),
+				p.KeyProblem(path, fmt.Sprintf("bad interface name %q for kind %s", ifname, k.Name),
 					fmt.Sprintf("use %s..%s", k.NICName(0), k.NICName(k.MaxNICs-1)))
 				good = false
 				continue
 			}
 			lan, ok := nt[ifname].(string)
 			if !ok {
-				p.valProblem(path, fmt.Sprintf("%s must name a LAN, not %s", ifname, tomlType(nt[ifname])),
+				p.ValProblem(path, fmt.Sprintf("%s must name a LAN, not %s", ifname, tomlfile.TypeName(nt[ifname])),
 					fmt.Sprintf(`write it like %s = "lan12"`, ifname))
 				good = false
 				continue
 			}
 			if prev, dup := keyOf[idx]; dup {
-				p.keyProblem(path, fmt.Sprintf("%s and %s are the same interface", prev, ifname), "keep one of them")
+				p.KeyProblem(path, fmt.Sprintf("%s and %s are the same interface", prev, ifname), "keep one of them")
 				good = false
 				continue
 			}
@@ -359,12 +360,12 @@ func (p *parser) vmNICs(t map[string]any, base []string, k *kind.Kind, l *Lab, v
 					names = append(names, d.Name)
 				}
 				fix := fmt.Sprintf(`declare it with [[lan]] name = %q`, lan)
-				if c := closest(lan, names); c != "" {
+				if c := tomlfile.Closest(lan, names); c != "" {
 					fix = fmt.Sprintf("did you mean %q? or %s", c, fix)
 				} else if len(names) > 0 {
 					fix += "; declared LANs: " + quoteList(names)
 				}
-				p.valProblem(path, fmt.Sprintf("%s joins LAN %q, which is not declared", ifname, lan), fix)
+				p.ValProblem(path, fmt.Sprintf("%s joins LAN %q, which is not declared", ifname, lan), fix)
 				good = false
 				continue
 			}
@@ -387,7 +388,7 @@ func (p *parser) vmNICs(t map[string]any, base []string, k *kind.Kind, l *Lab, v
 			if i-next > 1 {
 				missing += ".." + k.NICName(i-1)
 			}
-			p.keyProblem(child(base, "nics", keyOf[i]), fmt.Sprintf("interfaces %s are missing before %s", missing, keyOf[i]),
+			p.KeyProblem(tomlfile.Child(base, "nics", keyOf[i]), fmt.Sprintf("interfaces %s are missing before %s", missing, keyOf[i]),
 				fmt.Sprintf("NICs are numbered from %s without gaps; add the missing ones or renumber", k.NICName(0)))
 			good = false
 		}
@@ -411,16 +412,16 @@ func (p *parser) vmImpair(t map[string]any, base []string, nics []NIC) map[strin
 	if !present {
 		return nil
 	}
-	it, ok := toTable(v)
+	it, ok := tomlfile.Table(v)
 	if !ok {
-		p.valProblem(child(base, "impair"), fmt.Sprintf("impair must be a table, not %s", tomlType(v)),
+		p.ValProblem(tomlfile.Child(base, "impair"), fmt.Sprintf("impair must be a table, not %s", tomlfile.TypeName(v)),
 			`write [vm.impair] then eth1 = "delay=50ms loss=1%"`)
 		return nil
 	}
-	ibase := child(base, "impair")
+	ibase := tomlfile.Child(base, "impair")
 	out := map[string]string{}
-	for _, nic := range p.sortedKeys(it, ibase) {
-		path := child(ibase, nic)
+	for _, nic := range p.SortedKeys(it, ibase) {
+		path := tomlfile.Child(ibase, nic)
 		known := false
 		for _, n := range nics {
 			known = known || n.Name == nic
@@ -430,12 +431,12 @@ func (p *parser) vmImpair(t map[string]any, base []string, nics []NIC) map[strin
 			for _, n := range nics {
 				names = append(names, n.Name)
 			}
-			p.keyProblem(path, fmt.Sprintf("impair names NIC %q, which this VM does not have", nic), "NICs: "+strings.Join(names, ", "))
+			p.KeyProblem(path, fmt.Sprintf("impair names NIC %q, which this VM does not have", nic), "NICs: "+strings.Join(names, ", "))
 			continue
 		}
 		words, ok := it[nic].(string)
 		if !ok {
-			p.valProblem(path, fmt.Sprintf("%s must be a string of impairments, not %s", nic, tomlType(it[nic])), `write it like eth1 = "delay=50ms loss=1%"`)
+			p.ValProblem(path, fmt.Sprintf("%s must be a string of impairments, not %s", nic, tomlfile.TypeName(it[nic])), `write it like eth1 = "delay=50ms loss=1%"`)
 			continue
 		}
 		_, rest, err := impair.SplitDir(strings.Fields(words))
@@ -443,7 +444,7 @@ func (p *parser) vmImpair(t map[string]any, base []string, nics []NIC) map[strin
 			_, err = impair.Parse(impair.Spec{}, rest)
 		}
 		if err != nil {
-			p.valProblem(path, err.Error(), "see: cloonix-labd link presets")
+			p.ValProblem(path, err.Error(), "see: cloonix-labd link presets")
 			continue
 		}
 		out[nic] = words

@@ -250,7 +250,7 @@ func (d *Daemon) Links(ctx context.Context) ([]api.LinkStatus, error) {
 // linkStatus describes one NIC's port. The caller holds d.impMu.
 func (d *Daemon) linkStatus(vmName string, nic lab.NIC, p *lan.Port) api.LinkStatus {
 	st := p.Stats()
-	ls := api.LinkStatus{VM: vmName, NIC: nic.Name, LAN: nic.LAN, Up: p.LinkUp(), Carrier: p.Carrier(),
+	ls := api.LinkStatus{VM: vmName, NIC: nic.Name, LAN: nic.LAN, MAC: nic.MAC.String(), Up: p.LinkUp(), Carrier: p.Carrier(),
 		RxFrames: st.RxFrames, RxBytes: st.RxBytes, TxFrames: st.TxFrames, TxBytes: st.TxBytes,
 		Drops: st.Drops, DropsLinkDown: st.DropsLinkDown}
 	if ni := d.impairs[vmName+"/"+nic.Name]; ni != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -61,11 +60,7 @@ func captureCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			q := url.Values{"target": targets}
-			if d := c.Duration("last"); d > 0 {
-				q.Set("last", d.String())
-			}
-			conn, err := client.Stream(c.Context, "/"+api.Version+"/capture?"+q.Encode())
+			conn, err := client.Capture(c.Context, targets, c.Duration("last"))
 			if err != nil {
 				return err
 			}

@@ -76,6 +76,7 @@ func newApp() *cli.App {
 			captureCommand(),
 			eventsCommand(),
 			faultCommand(),
+			validateCommand(),
 			demoCommand(),
 			inventoryCommand(),
 			configCommand(),

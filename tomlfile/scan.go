@@ -1,4 +1,4 @@
-package lab
+package tomlfile
 
 import (
 	"sort"
@@ -9,23 +9,15 @@ import (
 // BurntSushi/toml does not expose where keys are, so positions come from this small scan of the source.
 // It runs only on input the TOML parser accepted, but it must never panic or loop on anything.
 
-// pos is a 1-based line and column (in bytes).
-type pos struct{ Line, Col int }
-
 // positions maps a resolved key path (array elements by index, see pathKey) to where the key, and its
 // value, start. Table headers count as the key of their table.
 type positions struct {
-	key map[string]pos
-	val map[string]pos
+	key map[string]Pos
+	val map[string]Pos
 }
 
-// pathKey joins a path into a map key. "\x1f" cannot occur in a key the validator cares about.
+// pathKey joins a path into a map key. "\x1f" cannot occur in a key a validator cares about.
 func pathKey(p []string) string { return strings.Join(p, "\x1f") }
-
-func child(p []string, elems ...string) []string {
-	out := make([]string, 0, len(p)+len(elems))
-	return append(append(out, p...), elems...)
-}
 
 type scanner struct {
 	src        string
@@ -39,7 +31,7 @@ func scanPositions(src string) positions {
 	s := &scanner{
 		src:    src,
 		arrays: map[string]int{},
-		out:    positions{key: map[string]pos{}, val: map[string]pos{}},
+		out:    positions{key: map[string]Pos{}, val: map[string]Pos{}},
 	}
 	s.lineStarts = append(s.lineStarts, 0)
 	for i := 0; i < len(src); i++ {
@@ -51,9 +43,9 @@ func scanPositions(src string) positions {
 	return s.out
 }
 
-func (s *scanner) posAt(off int) pos {
+func (s *scanner) posAt(off int) Pos {
 	line := sort.Search(len(s.lineStarts), func(i int) bool { return s.lineStarts[i] > off })
-	return pos{Line: line, Col: off - s.lineStarts[line-1] + 1}
+	return Pos{Line: line, Col: off - s.lineStarts[line-1] + 1}
 }
 
 func (s *scanner) eof() bool { return s.i >= len(s.src) }
@@ -104,7 +96,7 @@ func (s *scanner) top() {
 			ctx = s.header()
 		case isBare(c) || c == '"' || c == '\'':
 			keys := s.key()
-			path := child(ctx, keys...)
+			path := Child(ctx, keys...)
 			s.out.key[pathKey(path)] = s.posAt(start)
 			s.skipSpace()
 			if s.peek() == '=' {
@@ -211,7 +203,7 @@ func (s *scanner) value(path []string) {
 				return
 			}
 			before := s.i
-			s.value(child(path, strconv.Itoa(n)))
+			s.value(Child(path, strconv.Itoa(n)))
 			s.skipBlank()
 			if s.peek() == ',' {
 				s.i++
@@ -230,7 +222,7 @@ func (s *scanner) value(path []string) {
 			}
 			before := s.i
 			keys := s.key()
-			kp := child(path, keys...)
+			kp := Child(path, keys...)
 			s.out.key[pathKey(kp)] = s.posAt(before)
 			s.skipSpace()
 			if s.peek() == '=' {

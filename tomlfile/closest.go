@@ -1,9 +1,10 @@
-package lab
+package tomlfile
 
 import "strings"
 
-// closest returns the candidate nearest to s by edit distance, if it is near enough to be a typo.
-func closest(s string, candidates []string) string {
+// Closest returns the candidate nearest to s by edit distance (ignoring case), if it is near enough to be
+// a typo of it, else "". It is the "did you mean" of Unknown.
+func Closest(s string, candidates []string) string {
 	best, bestD := "", len(s)/2+2
 	for _, c := range candidates {
 		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
