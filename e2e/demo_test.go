@@ -11,15 +11,19 @@ import (
 )
 
 // stepOK matches a step line that passed: "15:04:05 NAME ... ok (1.2s)".
+// An action step prints "HH:MM:SS name ... ok (1.2s)"; a check step (expect, wait) one validate line per VM,
+// "HH:MM:SS PASS vm name: observed (1.2s)", of which the step needs at least one and no FAIL.
 func stepOK(name string) *regexp.Regexp {
-	return regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d ` + regexp.QuoteMeta(name) + ` \.\.\. ok \(\d+\.\ds\)$`)
+	q := regexp.QuoteMeta(name)
+	return regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d (` + q + ` \.\.\. ok|PASS \S+ ` + q + `: .*) \(\d+\.\ds(, \d+ tries)?\)$`)
 }
 
 // requireSteps fails the test unless every named step passed in out.
 func requireSteps(t *testing.T, out string, names ...string) {
 	t.Helper()
 	for _, n := range names {
-		if !stepOK(n).MatchString(out) {
+		failed := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d FAIL \S+ ` + regexp.QuoteMeta(n) + `: `)
+		if !stepOK(n).MatchString(out) || failed.MatchString(out) {
 			t.Errorf("step %q did not pass", n)
 		}
 	}

@@ -39,11 +39,12 @@ setup_packages() {
 	fi
 }
 
-# Packages only the tests need: tshark, which reads the captures, and openssh-server, whose sshd the remote-server tests start themselves on
+# Packages only the tests need: tshark, which reads the captures, python3-junitparser, which reads validate's JUnit
+# reports as a CI system would, and openssh-server, whose sshd the remote-server tests start themselves on
 # 127.0.0.1 with their own config. Installing it must not start or enable the system's sshd (a new service on
 # port 22 of the user's machine): a policy-rc.d refuses the start while it installs, and the unit is disabled
 # again. A machine that already had it is left as it was.
-CLOONIX_TEST_PACKAGES=(openssh-server tshark)
+CLOONIX_TEST_PACKAGES=(openssh-server tshark python3-junitparser)
 
 setup_test_packages() {
 	local missing=()

@@ -790,7 +790,7 @@ func (c *CommandCheck) Run(ctx context.Context, env Env, node string) Outcome {
 			res.Reason = fmt.Sprintf("output does not match %s", c.Match)
 			return res
 		}
-		res.Observed = clip(m, 100)
+		res.Observed = clip(strings.Join(strings.Fields(m), " "), 100)
 	}
 	if c.NotMatch != nil {
 		if m := c.NotMatch.FindString(out); m != "" || c.NotMatch.MatchString(out) {

@@ -26,6 +26,7 @@ func validateCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON on stdout (the PASS/FAIL lines go to stderr)"},
 			&cli.StringFlag{Name: "junit", Usage: "also write a JUnit XML report to `FILE`, for CI systems"},
 			&cli.StringSliceFlag{Name: "test", Usage: "run only the test named `NAME` (repeat for more)"},
+			&cli.DurationFlag{Name: "wait", Usage: "retry each test for at most `DURATION` instead of its own wait (0s: one try, the state now)"},
 		},
 		Action: func(c *cli.Context) error {
 			args, err := positionalArgs(c)
@@ -60,6 +61,14 @@ func validateCommand() *cli.Command {
 				}
 				if !found {
 					return cli.Exit(fmt.Sprintf("%s has no test %q; its tests are listed with their names in the file", file, name), validate.ExitNoTest)
+				}
+			}
+			if c.IsSet("wait") {
+				if c.Duration("wait") < 0 {
+					return cli.Exit("validate --wait takes a duration of 0s or more, e.g. --wait 10s", validate.ExitNoTest)
+				}
+				for _, tt := range suite.Tests {
+					tt.Wait = c.Duration("wait")
 				}
 			}
 			if t.remote != nil {
