@@ -109,7 +109,9 @@ func (c *CLIDriver) Run(ctx context.Context, vm, user, command string) (string, 
 }
 
 // Kind implements validate.Env.
-func (c *CLIDriver) Kind(ctx context.Context, vm string) (*kind.Kind, error) { return c.lab().Kind(ctx, vm) }
+func (c *CLIDriver) Kind(ctx context.Context, vm string) (*kind.Kind, error) {
+	return c.lab().Kind(ctx, vm)
+}
 
 // Links implements validate.Env.
 func (c *CLIDriver) Links(ctx context.Context) ([]api.LinkStatus, error) { return c.lab().Links(ctx) }

@@ -304,12 +304,13 @@ func frrBGPPeers(out string) ([]bgpPeer, error) {
 			continue
 		}
 		for addr, p := range af.Peers {
-			bp := byAddr[addr]
+			bp, known := byAddr[addr]
+			if !known {
+				bp.prefixes = -1 // until a family says
+			}
 			bp.addr, bp.state = addr, p.State
 			if p.PfxRcd != nil {
-				bp.prefixes += *p.PfxRcd
-			} else if bp.prefixes == 0 {
-				bp.prefixes = -1
+				bp.prefixes = max(bp.prefixes, 0) + *p.PfxRcd
 			}
 			byAddr[addr] = bp
 		}
@@ -384,6 +385,9 @@ func (c *RouteCheck) Run(ctx context.Context, env Env, node string) Outcome {
 			r = linuxRoute(out, c.Prefix)
 		}
 	case kind.ShowIOSXE:
+		if c.Prefix.Addr().Is6() {
+			return unsupported(k, "IPv6 route check yet (show ipv6 route is not parsed)")
+		}
 		out, err = env.Run(ctx, node, "", "show ip route")
 		if err == nil {
 			var routes []iosxeshow.Route
@@ -423,8 +427,9 @@ func (c *RouteCheck) Run(ctx context.Context, env Env, node string) Outcome {
 		res.Reason = "the route is there, want none"
 		return res
 	}
+	dev := longName(k, c.Interface)
 	for _, h := range r.hops {
-		if (!c.NextHop.IsValid() || h.addr == c.NextHop) && (c.Interface == "" || h.dev == c.Interface) {
+		if (!c.NextHop.IsValid() || h.addr == c.NextHop) && (dev == "" || h.dev == dev) {
 			res.Pass = true
 			return res
 		}
@@ -488,6 +493,13 @@ func linuxRoute(out string, prefix netip.Prefix) *route {
 		}
 		if r != nil {
 			break
+		}
+		switch f[0] { // a route type before the destination: ip route's "blackhole 10.9.0.0/16"
+		case "unicast", "local", "broadcast", "multicast", "blackhole", "unreachable", "prohibit", "throw", "nat", "anycast":
+			if len(f) < 2 {
+				continue
+			}
+			f = f[1:]
 		}
 		dst := f[0]
 		if dst == "default" {
@@ -564,7 +576,10 @@ func (c *PingCheck) Run(ctx context.Context, env Env, node string) Outcome {
 		out, err = env.Run(ctx, node, "", fmt.Sprintf("ping %s repeat %d timeout 1", c.Target, c.Count))
 		m := iosPingRE.FindStringSubmatch(out)
 		if m == nil {
-			return broken(fmt.Errorf("ping printed no success rate: %q", clip(out, 120)), out)
+			if err == nil {
+				err = fmt.Errorf("ping printed no success rate: %q", clip(out, 120))
+			}
+			return broken(err, out)
 		}
 		got, _ = strconv.Atoi(m[1])
 		sent, _ = strconv.Atoi(m[2])
@@ -683,7 +698,7 @@ func addrList(l []netip.Addr) string {
 // InterfaceCheck checks that an interface of the node is up (administratively and operationally) or down.
 type InterfaceCheck struct {
 	Interface string // the interface's name as the node knows it ("eth1"), or the lab file's short form (IOS-XE Gi2)
-	Up    bool
+	Up        bool
 }
 
 // Run implements Check.
@@ -698,10 +713,7 @@ func (c *InterfaceCheck) Run(ctx context.Context, env Env, node string) Outcome 
 	var err error
 	switch k.Show {
 	case kind.ShowIOSXE:
-		name := c.Interface
-		if k.NICPrefix != "" && strings.HasPrefix(name, k.NICPrefix) && !strings.HasPrefix(name, k.NICLongPrefix) {
-			name = k.NICLongPrefix + strings.TrimPrefix(name, k.NICPrefix)
-		}
+		name := longName(k, c.Interface)
 		out, err = env.Run(ctx, node, "", "show ip interface brief")
 		if err != nil {
 			return broken(err, out)
@@ -740,12 +752,13 @@ func (c *InterfaceCheck) Run(ctx context.Context, env Env, node string) Outcome 
 		if perr != nil {
 			return broken(fmt.Errorf("unexpected interface flags %q", f[1]), out)
 		}
-		admin := flags&1 != 0 // IFF_UP
+		admin := flags&0x1 != 0    // IFF_UP
+		running := flags&0x40 != 0 // IFF_RUNNING: carrier, for a device without operstate (lo: "unknown")
 		state = "operstate " + f[0]
 		if !admin {
 			state = "administratively down, " + state
 		}
-		up = admin && f[0] == "up"
+		up = admin && (f[0] == "up" || f[0] == "unknown" && running)
 	}
 	res := Outcome{Output: out, Observed: c.Interface + " " + state}
 	want := "up"
@@ -827,3 +840,12 @@ func firstLine(s string) string {
 	return "no output"
 }
 
+// longName is an interface name as the node prints it: the lab file's short form (IOS-XE Gi2) in full
+// (GigabitEthernet2).
+func longName(k *kind.Kind, name string) string {
+	if k.NICPrefix != "" && k.NICPrefix != k.NICLongPrefix && strings.HasPrefix(name, k.NICPrefix) &&
+		!strings.HasPrefix(name, k.NICLongPrefix) {
+		return k.NICLongPrefix + strings.TrimPrefix(name, k.NICPrefix)
+	}
+	return name
+}

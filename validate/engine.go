@@ -84,7 +84,7 @@ type Options struct {
 
 // Run runs the suite's tests in order, each on its nodes in parallel, and reports every result.
 func Run(ctx context.Context, s *Suite, env Env, o Options) *Report {
-	rep := &Report{File: s.File, Started: time.Now()}
+	rep := &Report{File: s.File, Started: time.Now(), Results: []Result{}}
 	stopped := ""
 	for _, t := range s.Tests {
 		if len(o.Only) > 0 && !contains(o.Only, t.Name) {

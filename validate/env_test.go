@@ -32,6 +32,7 @@ type fakeEnv struct {
 	run   map[string]answer
 	// seq, when it has answers for a key, gives them one per call before run's (the last repeats).
 	seq     map[string][]answer
+	delay   map[string]time.Duration // per VM, before Run answers (or its context ends)
 	links   [][]api.LinkStatus
 	capture func(ctx context.Context, targets []string) (io.ReadCloser, error)
 
@@ -50,8 +51,15 @@ func (e *fakeEnv) answer(vm, user, cmd, out string, err error) *fakeEnv {
 	return e
 }
 
-func (e *fakeEnv) Run(_ context.Context, vm, user, command string) (string, error) {
+func (e *fakeEnv) Run(ctx context.Context, vm, user, command string) (string, error) {
 	key := vm + "|" + user + "|" + command
+	if d := e.delay[vm]; d > 0 {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.calls = append(e.calls, key)

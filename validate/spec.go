@@ -87,8 +87,9 @@ func Parse(name string, data []byte, topo *Topology) (*Suite, error) {
 			if prev, dup := seen[test.Name]; dup {
 				doc.ValProblem(tomlfile.Child(base, "name"), fmt.Sprintf("duplicate test name %q (first at line %d)", test.Name, prev),
 					"give each test its own name")
+			} else {
+				seen[test.Name] = test.Line
 			}
-			seen[test.Name] = test.Line
 			s.Tests = append(s.Tests, test)
 		}
 	}
@@ -262,6 +263,23 @@ func (p *parser) required(t map[string]any, base []string, key, example, check s
 	return s, true
 }
 
+// The states an ospf or bgp check may ask for (case does not matter), as FRR and IOS-XE print them.
+var (
+	ospfStates = []string{"full", "2way", "init", "down", "attempt", "exstart", "exchange", "loading"}
+	bgpStates  = []string{"established", "idle", "connect", "active", "opensent", "openconfirm"}
+)
+
+// oneOf reports v at path unless it is one of list, ignoring case.
+func (p *parser) oneOf(path []string, what, v string, list []string) bool {
+	for _, e := range list {
+		if strings.EqualFold(e, v) {
+			return true
+		}
+	}
+	p.ValProblem(path, fmt.Sprintf("%q is not %s", v, what), "use one of: "+strings.Join(list, ", "))
+	return false
+}
+
 func (p *parser) boolOr(t map[string]any, base []string, key string, def bool) bool {
 	if b, ok := p.Bool(t, base, key); ok {
 		return b
@@ -307,6 +325,8 @@ func (p *parser) check(name string, t map[string]any, base []string) Check {
 		st, ok := p.Str(t, base, "state", `state = "full"`)
 		if !ok {
 			st = "full"
+		} else if !p.oneOf(tomlfile.Child(base, "state"), "an OSPF neighbor state", st, ospfStates) {
+			return nil
 		}
 		return &OSPFCheck{Neighbor: id, State: st, Present: p.boolOr(t, base, "present", true)}
 	case "bgp":
@@ -321,6 +341,8 @@ func (p *parser) check(name string, t map[string]any, base []string) Check {
 		st, ok := p.Str(t, base, "state", `state = "established"`)
 		if !ok {
 			st = "established"
+		} else if !p.oneOf(tomlfile.Child(base, "state"), "a BGP session state", st, bgpStates) {
+			return nil
 		}
 		c := &BGPCheck{Neighbor: n, State: st, MinPrefixes: -1, Present: p.boolOr(t, base, "present", true)}
 		if v, ok := p.Int(t, base, "min_prefixes", "min_prefixes = 1"); ok {
@@ -485,14 +507,24 @@ func (p *parser) wire(t map[string]any, base []string) Check {
 		return true
 	}
 	nodes := func(key string, n int) bool {
+		if _, present := t[key]; !present {
+			return true
+		}
 		list := p.strings(t, base, key, key+` = ["r1", "r2"]`)
 		for _, v := range list {
 			if !p.vm(tomlfile.Child(base, key), v) {
 				return false
 			}
 		}
+		if list == nil {
+			return false // reported
+		}
 		if n > 0 && len(list) != n {
 			p.ValProblem(tomlfile.Child(base, key), fmt.Sprintf("%s names %d nodes, not %d", key, len(list), n), key+` = ["r1", "r2"]`)
+			return false
+		}
+		if n == 2 && list[0] == list[1] {
+			p.ValProblem(tomlfile.Child(base, key), fmt.Sprintf("%s names %s twice", key, list[0]), `name the two ends: between = ["r1", "r2"]`)
 			return false
 		}
 		c.Nodes = list

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -67,6 +68,8 @@ func (c *WireCheck) Run(ctx context.Context, env Env, _ string) Outcome {
 	from := map[string]int{}     // sender → frames matching
 	pairs := map[[2]string]int{} // established segments by (from, to)
 	total := 0
+	decided := false // the frames decided before the window ended
+	started := time.Now()
 	err = wire.Read(stream, func(_ string, _ time.Time, data []byte) bool {
 		f := wire.Decode(data)
 		if !c.Filter.Match(f) {
@@ -80,22 +83,27 @@ func (c *WireCheck) Run(ctx context.Context, env Env, _ string) Outcome {
 		from[sender]++
 		switch c.Mode {
 		case "seen":
-			return !c.seenAll(from, total)
+			decided = c.seenAll(from, total)
 		case "established":
 			if f.Established() {
 				pairs[[2]string{sender, ports[f.Dst.String()]}]++
 			}
-			return !(pairs[[2]string{c.Nodes[0], c.Nodes[1]}] > 0 && pairs[[2]string{c.Nodes[1], c.Nodes[0]}] > 0)
+			decided = pairs[[2]string{c.Nodes[0], c.Nodes[1]}] > 0 && pairs[[2]string{c.Nodes[1], c.Nodes[0]}] > 0
 		case "none":
-			return false
+			decided = true
 		}
-		return true
+		return !decided
 	})
 	if ctx.Err() != nil {
 		return broken(ctx.Err(), "")
 	}
-	if err != nil && wctx.Err() == nil {
-		return broken(err, "")
+	if !decided && wctx.Err() == nil {
+		// The stream ended before the window did: what it did not show proves nothing.
+		why := "the capture of " + c.LAN + " ended after " + time.Since(started).Round(time.Millisecond).String() + ", before its window"
+		if err != nil {
+			why += ": " + err.Error()
+		}
+		return broken(errors.New(why+" (is the lab's daemon still up?)"), "")
 	}
 	observed := describe(c.Filter.String(), from, total)
 	switch c.Mode {
@@ -209,4 +217,3 @@ func sub(a, b uint64) uint64 {
 	}
 	return a - b
 }
-
