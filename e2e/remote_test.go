@@ -224,6 +224,38 @@ func TestRemoteServer(t *testing.T) {
 		t.Errorf("--server nemo events --all lacks the link changes:\n%s", evs)
 	}
 
+	// validate from here: checks run over the client's ssh to the server's VMs and a wire check through the
+	// forwarded API (vm1's ARP on side while it pings); the tests file is the client's.
+	tests := filepath.Join(t.TempDir(), "tests.toml")
+	os.WriteFile(tests, []byte(`[[test]]
+name = "vm1 answers"
+node = "vm1"
+command = { cmd = "hostname", match = '^vm1' }
+
+[[test]]
+name = "r1 runs FRR"
+node = "r1"
+command = { cmd = "show version", match = 'FRRouting' }
+wait = "30s"
+
+[[test]]
+name = "vm1 asks for 10.7.0.9 on side"
+wire = { lan = "side", window = "8s", seen = "arp", from = ["vm1"] }
+`), 0o644)
+	pinger := exec.Command("ssh", "-F", cfg, "-o", "BatchMode=yes", "vm1", "ping -c 12 -i 0.5 -W 1 10.7.0.9 >/dev/null; true")
+	if err := pinger.Start(); err != nil {
+		t.Fatal(err)
+	}
+	v := labd(t, "--server", "nemo", "validate", tests)
+	pinger.Wait()
+	if v.code != 0 || !strings.Contains(v.stdout, "PASS side vm1 asks for 10.7.0.9 on side: arp from vm1 ") ||
+		!strings.Contains(v.stdout, "validate nemo: 3 results: 3 passed") {
+		t.Errorf("--server nemo validate: %s", v)
+	}
+	if v := labd(t, "--server", "nemo", "validate"); v.code == 0 || !strings.Contains(v.stderr, "give its tests file from this one: cloonix-labd --server nemo validate FILE") {
+		t.Errorf("--server nemo validate without a file: %s", v)
+	}
+
 	// Console attach: a command typed on vm1's serial console, Ctrl-] leaves.
 	cmd := exec.Command(filepath.Join(env.bin, "cloonix-labd"), "--server", "nemo", "console", "vm1")
 	stdin, _ := cmd.StdinPipe()

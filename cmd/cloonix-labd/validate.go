@@ -109,7 +109,7 @@ func validateCommand() *cli.Command {
 // labTestsFile is the tests file the running lab's file names (tests = "…"), read from the lab file itself.
 func labTestsFile(c *cli.Context, t target, client *api.Client) (string, error) {
 	if t.remote != nil {
-		return "", fmt.Errorf("lab %s runs on another machine; give its tests file from this one: cloonix-labd --lab %s validate FILE", t.name, t.name)
+		return "", fmt.Errorf("lab %s runs on another machine; give its tests file from this one: cloonix-labd --server %s validate FILE", t.name, t.name)
 	}
 	info, err := client.Lab(c.Context)
 	if err != nil {
