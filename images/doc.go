@@ -10,6 +10,33 @@
 // (GuestFile, which may append to the base /etc/passwd and friends). The frr
 // image is the tiny recipe plus packages, files and a hook.
 //
+// Recipes are files: NAME/image.toml, built in from examples/images (embedded)
+// or the user's own in $XDG_CONFIG_HOME/cloonix/images (labpath.UserImages),
+// whose names may not be a built-in's. Every problem in one is located
+// ("frr/image.toml:LINE:COL: …", package tomlfile):
+//
+//	name = "keepalived"          # as its directory
+//	base = "frr"                 # start from this image: lists extend its lists,
+//	                             # pick and hooks entries add or replace, scalars replace
+//	kernel = "linux-image-cloud-amd64"   # a base-less image needs it (and append)
+//	append = "console=ttyS0 …"   # the kernel command line
+//	whole = ["keepalived"]       # packages copied whole
+//	libs = ["libnl-3-200"]       # packages that only supply shared libraries
+//	drop = ["/usr/share/x/*"]    # guest path globs removed (one that matches nothing fails)
+//	modules = ["vrf"]            # kernel modules the initramfs loads
+//	late_modules = ["sr_mod"]    # modules the root system may load later
+//	[pick]                       # paths taken from packages not copied whole
+//	frr = ["usr/bin/vtysh"]
+//	[hooks]                      # boot scripts run after sshd: NAME = a file beside image.toml
+//	60-keepalived = "start"
+//	[[file]]                     # a file of the image: body, or source (a file beside image.toml)
+//	path = "/etc/keepalived/keepalived.conf"
+//	mode = "0644"                # the default
+//	source = "keepalived.conf"   # append = true adds to the base file (/etc/passwd…)
+//	[[program]]                  # a program of this project, copied from the host
+//	name = "cloonix-vsock-bridge"
+//	path = "/usr/sbin/cloonix-vsock-bridge"
+//
 // Cache layout: DIR/NAME-KEY/{disk.qcow2,vmlinuz,initrd.img,image.json},
 // DIR/debs/*.deb, DIR/.resolved-NAME.json (apt's answer, reused until apt's
 // lists or configuration change, so a warm Build does not run apt at all),

@@ -2,12 +2,15 @@ package images
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	builtin "github.com/cloonix-go/cloonix/examples/images"
 )
 
 func TestRecipesOrder(t *testing.T) {
@@ -86,14 +89,18 @@ func TestFRRGuestScriptsParse(t *testing.T) {
 		t.Skipf("busybox not installed: %v", err)
 	}
 	for _, name := range []string{"hook", "frrctl", "cloonix-frr-reload"} {
+		body, err := fs.ReadFile(builtin.FS, "frr/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
 		f := filepath.Join(t.TempDir(), name)
-		if err := os.WriteFile(f, []byte(frrFile(name)), 0o644); err != nil {
+		if err := os.WriteFile(f, body, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if out, err := exec.Command(bb, "sh", "-n", f).CombinedOutput(); err != nil {
 			t.Errorf("%s: syntax error: %v %s", name, err, out)
 		}
-		if !strings.HasPrefix(frrFile(name), "#!/bin/sh\n") {
+		if !strings.HasPrefix(string(body), "#!/bin/sh\n") {
 			t.Errorf("%s has no #!/bin/sh line", name)
 		}
 	}

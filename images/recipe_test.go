@@ -1,6 +1,8 @@
 package images
 
 import (
+	"encoding/json"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -130,5 +132,34 @@ func TestSSHDConfig(t *testing.T) {
 	// The guest script waits for the pid file the config names.
 	if !strings.Contains(string(guestFile("sshd")), "pid=/run/sshd.pid") {
 		t.Errorf("guest/sshd does not wait for /run/sshd.pid")
+	}
+}
+
+// tinyRecipe is the built-in tiny image's recipe, for tests.
+func tinyRecipe() Recipe {
+	r, err := lookupRecipe("tiny")
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// TestImageFilesKeepTheirRecipes: the built-in image files make exactly the recipes of testdata/NAME.recipe.json,
+// so their cache keys stay what they were. Changing an image file changes its image's key (a new build): make
+// the change, then write the new recipe into the golden file on purpose.
+func TestImageFilesKeepTheirRecipes(t *testing.T) {
+	for _, name := range []string{"tiny", "frr"} {
+		r, err := lookupRecipe(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := json.MarshalIndent(r, "", "  ")
+		want, err := os.ReadFile("testdata/" + name + ".recipe.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got)+"\n" != string(want) {
+			t.Errorf("image %s: its file makes another recipe than testdata/%s.recipe.json:\n%s", name, name, got)
+		}
 	}
 }

@@ -111,6 +111,17 @@ func ConfigFile() (string, error) {
 	return filepath.Join(base, app, "config.toml"), nil
 }
 
+// UserImages returns the directory of the user's own image definitions (NAME/image.toml):
+// $XDG_CONFIG_HOME/cloonix/images, else $HOME/.config/cloonix/images. It fails, saying what to set, when
+// neither variable is absolute.
+func UserImages() (string, error) {
+	base, err := xdgBase("XDG_CONFIG_HOME", ".config")
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(base, app, "images"), nil
+}
+
 // ImageCache returns the directory of built guest images: $XDG_CACHE_HOME/cloonix/images, else
 // $HOME/.cache/cloonix/images, else (no HOME) images in the runtime root's /tmp fallback, which is private.
 func ImageCache() string {
