@@ -77,6 +77,11 @@ func (f *fakeDriver) Run(_ context.Context, vm, user, cmd string) (string, error
 	}
 	return out, nil
 }
+func (f *fakeDriver) Impair(_ context.Context, vm, nic, dir, words string, clear bool) error {
+	f.record(fmt.Sprintf("impair %s %s %s %q %v", vm, nic, dir, words, clear))
+	return nil
+}
+
 func (f *fakeDriver) Kind(context.Context, string) (*kind.Kind, error) { return kind.Lookup("linux") }
 
 func (f *fakeDriver) Links(context.Context) ([]api.LinkStatus, error) {

@@ -15,7 +15,7 @@
 //
 //	[[step]]
 //	name = "push router configs" # the step's line in the output; defaults to the action and its VMs
-//	do = "push"                  # build | up | push | wait | run | expect | link | sleep | down
+//	do = "push"                  # build | up | push | wait | run | expect | validate | link | impair | sleep | down
 //	vms = ["r1", "r2", "r3"]     # or vm = "r1"; a step over several VMs runs on them in parallel
 //	file = "{vm}.conf"           # push: the file to copy, relative to the demo directory ({vm} is filled)
 //
@@ -24,9 +24,15 @@
 //   - up: start the lab from its lab file and wait until every VM's sshd answers.
 //   - push: copy file to each VM and load it (package configpush); replace = true replaces instead of merging.
 //   - run: run cmd on each VM over ssh (as user, default the kind's ssh user) and print its output.
-//   - expect: run cmd once; its output must match the regular expression match (and not not_match).
-//   - wait: run cmd every second until its output matches match (and not not_match), at most timeout.
+//   - expect: run cmd once; its output must match the regular expression match (and not not_match), and
+//     expr, when given, must be true (an expr-lang expression over output, lines and json, as in a tests
+//     file's command check). expect and wait steps are package validate's command checks: one PASS/FAIL
+//     line per VM, as `cloonix-labd validate` prints them.
+//   - wait: run cmd every second until its output passes those checks, at most timeout.
+//   - validate: run the demo's tests file (file, default tests.toml) with package validate.
 //   - link: take a VM's NIC (nic) down or up (state), through the lab daemon (LAN port and QMP set_link).
+//   - impair: set impairments on a VM's NIC in the switch (set = "loss=100%", dir = "out" | "in" | "both"),
+//     or clear = true to remove them: the link stays up, so only a protocol (BFD, hellos) can notice.
 //   - sleep: wait timeout.
 //   - down: stop the lab. The runner also stops it at the end, once an up step has started, unless asked to
 //     keep it: after the last step, after a failed step and after an interrupt.

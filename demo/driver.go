@@ -121,6 +121,16 @@ func (c *CLIDriver) Capture(ctx context.Context, targets []string) (io.ReadClose
 	return c.lab().Capture(ctx, targets)
 }
 
+// Impair asks the daemon to set words on the NIC (or clear it) in dir.
+func (c *CLIDriver) Impair(ctx context.Context, vm, nic, dir, words string, clear bool) error {
+	req := api.ImpairRequest{VM: vm, NIC: nic, Dir: dir, Clear: clear}
+	if words != "" {
+		req.Set = strings.Fields(words)
+	}
+	_, err := api.NewClient(c.Socket).Impair(ctx, req)
+	return err
+}
+
 // SetLink asks the daemon to take the NIC down or up.
 func (c *CLIDriver) SetLink(ctx context.Context, vm, nic string, up bool) error {
 	return api.NewClient(c.Socket).SetLink(ctx, vm, nic, up)

@@ -27,6 +27,8 @@ type Driver interface {
 	Push(ctx context.Context, vm, file string, replace bool) (string, error)
 	// SetLink takes a VM's NIC link down or up.
 	SetLink(ctx context.Context, vm, nic string, up bool) error
+	// Impair sets words on a VM's NIC in dir (out, in, both) or, with clear, removes them.
+	Impair(ctx context.Context, vm, nic, dir, words string, clear bool) error
 }
 
 // Options tune a run.
@@ -283,6 +285,8 @@ func (r *runner) do(ctx context.Context, s *Step) (string, error) {
 			return r.drv.Run(ctx, vm, s.User, s.Cmd)
 		case ActLink:
 			return "", r.drv.SetLink(ctx, vm, s.NIC, s.State == "up")
+		case ActImpair:
+			return "", r.drv.Impair(ctx, vm, s.NIC, s.Dir, s.Set, s.Clear)
 		}
 		return "", fmt.Errorf("unknown action %q", s.Do)
 	})

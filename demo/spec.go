@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/expr-lang/expr/vm"
 
 	"github.com/cloonix-go/cloonix/validate"
 )
@@ -34,6 +35,8 @@ const (
 	ActDown   = "down"
 	// ActValidate runs the demo's tests file (file, default tests.toml) with package validate.
 	ActValidate = "validate"
+	// ActImpair sets or clears impairments on a VM's NIC (the switch's, as `cloonix-labd link VM NIC set`).
+	ActImpair = "impair"
 )
 
 // Demo is one parsed demo.
@@ -70,8 +73,16 @@ type Step struct {
 	NIC      string   `toml:"nic"`
 	State    string   `toml:"state"`
 	Print    bool     `toml:"print"`
+	// Expr is an expect or wait step's expression over the output (package validate's command check).
+	Expr string `toml:"expr"`
+	// Set, Dir and Clear are an impair step's: the words set on the NIC (`link VM NIC set` words), their
+	// direction (out, in or both; default out), or clear = true to remove them.
+	Set   string `toml:"set"`
+	Dir   string `toml:"dir"`
+	Clear bool   `toml:"clear"`
 
 	match, notMatch *regexp.Regexp
+	expr            *vm.Program
 }
 
 // Duration is a time.Duration written as "30s" in the steps file.
@@ -223,8 +234,13 @@ func Parse(name string, dir fs.FS, data []byte) (*Demo, error) {
 			if s.Cmd == "" {
 				bad("%s: %s needs cmd = \"...\"", where, s.Do)
 			}
-			if s.Do != ActRun && s.Match == "" && s.NotMatch == "" {
-				bad("%s: %s needs match = \"REGEXP\" (or not_match)", where, s.Do)
+			if s.Do != ActRun && s.Match == "" && s.NotMatch == "" && s.Expr == "" {
+				bad("%s: %s needs match = \"REGEXP\" (or not_match, or expr)", where, s.Do)
+			}
+			if s.Expr != "" {
+				if s.expr, err = validate.CompileExpr(s.Expr); err != nil {
+					bad("%s: expr: %v", where, err)
+				}
 			}
 		case ActValidate:
 			f := s.File
@@ -234,15 +250,23 @@ func Parse(name string, dir fs.FS, data []byte) (*Demo, error) {
 			if _, err := fs.Stat(dir, f); err != nil {
 				bad("%s: tests file %s: %v", where, f, err)
 			}
+		case ActImpair:
+			needVM()
+			if s.NIC == "" || (s.Set == "") == !s.Clear {
+				bad("%s: impair needs nic = \"eth1\" and set = \"loss=100%%\" or clear = true", where)
+			}
+			if s.Dir != "" && s.Dir != "out" && s.Dir != "in" && s.Dir != "both" {
+				bad("%s: impair dir is out, in or both, not %q", where, s.Dir)
+			}
 		case ActLink:
 			needVM()
 			if s.NIC == "" || (s.State != "up" && s.State != "down") {
 				bad("%s: link needs nic = \"eth1\" and state = \"up\" or \"down\"", where)
 			}
 		case "":
-			bad("%s: do is missing; one of build, up, push, run, expect, wait, validate, link, sleep, down", where)
+			bad("%s: do is missing; one of build, up, push, run, expect, wait, validate, link, impair, sleep, down", where)
 		default:
-			bad("%s: unknown action do = %q; one of build, up, push, run, expect, wait, validate, link, sleep, down", where, s.Do)
+			bad("%s: unknown action do = %q; one of build, up, push, run, expect, wait, validate, link, impair, sleep, down", where, s.Do)
 		}
 		if s.Match != "" {
 			if s.match, err = regexp.Compile(s.Match); err != nil {
@@ -268,7 +292,7 @@ func Parse(name string, dir fs.FS, data []byte) (*Demo, error) {
 // for a wait step's timeout.
 func (s *Step) test() *validate.Test {
 	t := &validate.Test{Name: s.Label(), Nodes: s.Targets(),
-		Check: &validate.CommandCheck{Cmd: s.Cmd, User: s.User, Match: s.match, NotMatch: s.notMatch}}
+		Check: &validate.CommandCheck{Cmd: s.Cmd, User: s.User, Match: s.match, NotMatch: s.notMatch, Expr: s.expr, ExprSource: s.Expr}}
 	if s.Do == ActWait {
 		t.Wait = s.Timeout.Duration
 	}

@@ -96,6 +96,32 @@ func TestDemoBGP(t *testing.T) {
 	noQemuLeft(t, "bgp")
 }
 
+// TestDemoISISBFD plays the IS-IS and BFD demo: adjacencies and BFD sessions up, then the r1-r2 link drops
+// everything in the switch with its carrier up; BFD notices, IS-IS moves the path to r3 while h1 loses at
+// most 10 of 75 pings, and the path comes back once the link is mended; the demo's tests pass.
+func TestDemoISISBFD(t *testing.T) {
+	labd(t, "--lab", "isis", "down")
+	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "isis-bfd")
+	t.Logf("demo isis-bfd:\n%s", r.stdout)
+	if r.code != 0 {
+		t.Fatalf("demo isis-bfd failed: %s", r)
+	}
+	requireSteps(t, r.stdout,
+		"IS-IS adjacencies up (show isis neighbor)",
+		"BFD sessions up, two per router (show bfd peers json)",
+		"the r1-r2 link silently drops everything (r1 eth1: loss=100% both ways, carrier up)",
+		"BFD takes the r1-r2 link down, IS-IS moves h2's LAN to r3",
+		"r1 has no BFD session up with r2 any more",
+		"h1 kept reaching h2 through the failover: at most 10 of 75 pings lost",
+		"IS-IS moves h2's LAN back to r2",
+		"take lab isis down",
+	)
+	if !regexp.MustCompile(`validate isis: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) {
+		t.Errorf("the demo's tests did not all pass")
+	}
+	noQemuLeft(t, "isis")
+}
+
 // TestDemoListAndFailure lists the demos, then plays a demo from a directory whose check fails: the exit
 // status is non-zero, the error names the step, and the lab is taken down.
 func TestDemoListAndFailure(t *testing.T) {

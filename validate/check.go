@@ -826,6 +826,9 @@ func (c *CommandCheck) Run(ctx context.Context, env Env, node string) Outcome {
 			res.Reason = fmt.Sprintf("%s is false", c.ExprSource)
 			return res
 		}
+		if c.Match == nil {
+			res.Observed = clip(c.ExprSource, 100) + " is true"
+		}
 	}
 	res.Pass = true
 	return res

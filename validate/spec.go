@@ -442,7 +442,7 @@ func (p *parser) check(name string, t map[string]any, base []string) Check {
 		c := &CommandCheck{Cmd: cmd, Match: p.regexp(t, base, "match"), NotMatch: p.regexp(t, base, "not_match")}
 		c.User, _ = p.Str(t, base, "user", `user = "root"`)
 		if src, ok := p.Str(t, base, "expr", `expr = 'len(lines) > 2'`); ok {
-			prog, err := compileExpr(src)
+			prog, err := CompileExpr(src)
 			if err != nil {
 				p.ValProblem(tomlfile.Child(base, "expr"), "expr: "+oneLine(err.Error()),
 					"write an expr-lang expression over output, lines and json that is true or false (https://expr-lang.org/docs/language-definition)")
@@ -570,8 +570,9 @@ func (p *parser) wire(t map[string]any, base []string) Check {
 	return c
 }
 
-// compileExpr compiles a command check's expression over output, lines and json.
-func compileExpr(src string) (*vm.Program, error) {
+// CompileExpr compiles a command check's expression (expr-lang) over output, lines and json; it must be
+// boolean.
+func CompileExpr(src string) (*vm.Program, error) {
 	return expr.Compile(src, expr.Env(exprEnv{}), expr.AsBool())
 }
 
