@@ -122,6 +122,32 @@ func TestDemoISISBFD(t *testing.T) {
 	noQemuLeft(t, "isis")
 }
 
+// TestDemoVRRP plays the VRRP demo: r1 master and r2 backup of h1's gateway; r1 drops off the hosts' LAN,
+// r2 takes the gateway over while h1 loses at most 15 of 75 pings to h2, and r1 takes it back; the demo's
+// tests pass.
+func TestDemoVRRP(t *testing.T) {
+	labd(t, "--lab", "vrrp", "down")
+	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "vrrp")
+	t.Logf("demo vrrp:\n%s", r.stdout)
+	if r.code != 0 {
+		t.Fatalf("demo vrrp failed: %s", r)
+	}
+	requireSteps(t, r.stdout,
+		"r1 is the master of 192.168.1.1",
+		"r2 is its backup",
+		"h1 to h2 goes r1, r3",
+		"the master drops off the hosts' LAN (r1 eth1 down)",
+		"r2 takes the virtual gateway over",
+		"h1 kept reaching h2 through the failover: at most 15 of 75 pings lost",
+		"r1 takes the gateway back (preempt)",
+		"take lab vrrp down",
+	)
+	if !regexp.MustCompile(`validate vrrp: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) {
+		t.Errorf("the demo's tests did not all pass")
+	}
+	noQemuLeft(t, "vrrp")
+}
+
 // TestDemoListAndFailure lists the demos, then plays a demo from a directory whose check fails: the exit
 // status is non-zero, the error names the step, and the lab is taken down.
 func TestDemoListAndFailure(t *testing.T) {

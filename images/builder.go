@@ -96,6 +96,18 @@ func (b *builder) build(ctx context.Context) (Image, error) {
 	if err := writeModules(filepath.Join(root, "usr/lib/cloonix/modules"), late); err != nil {
 		return Image{}, err
 	}
+	if len(b.r.BootModules) > 0 {
+		boot, err := mods.order(b.r.BootModules, loaded)
+		if err != nil {
+			return Image{}, err
+		}
+		if err := writeModules(filepath.Join(root, bootModulesDir), boot); err != nil {
+			return Image{}, err
+		}
+		if err := os.WriteFile(filepath.Join(root, "etc/cloonix/hooks", bootModulesHook), []byte(bootModulesScript), 0o755); err != nil {
+			return Image{}, fmt.Errorf("write hook %s: %w", bootModulesHook, err)
+		}
+	}
 	kernels, _ := filepath.Glob(filepath.Join(kroot, "boot", "vmlinuz-*"))
 	if len(kernels) != 1 {
 		return Image{}, fmt.Errorf("kernel package %s: want one boot/vmlinuz-*, found %d", b.kernelPkg, len(kernels))
@@ -143,3 +155,17 @@ func (b *builder) build(ctx context.Context) (Image, error) {
 	}
 	return img, nil
 }
+
+// The boot modules' directory in the guest, and the hook that loads them: named to sort before every
+// recipe hook, so FRR's daemons find macvlan, vxlan or mpls there.
+const (
+	bootModulesDir    = "usr/lib/cloonix/boot-modules"
+	bootModulesHook   = "05-boot-modules"
+	bootModulesScript = `#!/bin/sh
+# Loads the image's boot modules (in dependency order) before the other hooks run.
+while read -r m; do
+	[ -n "$m" ] && insmod "/` + bootModulesDir + `/$m" 2>/dev/null
+done </` + bootModulesDir + `/order
+exit 0
+`
+)

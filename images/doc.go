@@ -24,7 +24,8 @@
 //	libs = ["libnl-3-200"]       # packages that only supply shared libraries
 //	drop = ["/usr/share/x/*"]    # guest path globs removed (one that matches nothing fails)
 //	modules = ["vrf"]            # kernel modules the initramfs loads
-//	late_modules = ["sr_mod"]    # modules the root system may load later
+//	late_modules = ["sr_mod"]    # modules day-0 loads to find a CD-ROM seed
+//	boot_modules = ["macvlan"]   # modules loaded at every boot, before the hooks
 //	[pick]                       # paths taken from packages not copied whole
 //	frr = ["usr/bin/vtysh"]
 //	[hooks]                      # boot scripts run after sshd: NAME = a file beside image.toml

@@ -57,6 +57,10 @@ type Recipe struct {
 	// LateModules are kernel modules the root system may load later (CD-ROM for a
 	// seed on -machine pc); they go to /usr/lib/cloonix/modules.
 	LateModules []string
+	// BootModules are kernel modules loaded at every boot, by a hook that runs before the recipe's own
+	// (for the data planes a router may need: macvlan, vxlan, mpls…); their files go to
+	// /usr/lib/cloonix/boot-modules.
+	BootModules []string `json:",omitempty"`
 	// Hooks are scripts installed as /etc/cloonix/hooks/NAME, run at boot after sshd.
 	Hooks map[string]string
 	// Files are extra files (and lines appended to base files) for the root tree.

@@ -104,7 +104,7 @@ func loadRecipe(name string, chain []string) (Recipe, error) {
 
 // recipeKeys are the keys of an image file.
 var recipeKeys = []string{"name", "base", "kernel", "append", "whole", "libs", "drop", "modules", "late_modules",
-	"pick", "program", "hooks", "file"}
+	"boot_modules", "pick", "program", "hooks", "file"}
 
 // parseRecipe reads an image file: dir holds the files it names; base resolves its base image. Lists extend
 // the base's, tables (pick, hooks) add to or replace its entries, scalars replace it. Every problem is located.
@@ -143,6 +143,7 @@ func parseRecipe(file, name string, data []byte, dir fs.FS, base func(string) (R
 	r.Drop = append(r.Drop, p.list(raw, "drop")...)
 	r.Modules = append(r.Modules, p.list(raw, "modules")...)
 	r.LateModules = append(r.LateModules, p.list(raw, "late_modules")...)
+	r.BootModules = append(r.BootModules, p.list(raw, "boot_modules")...)
 	if t, ok := p.table(raw, "pick"); ok {
 		for _, pkg := range doc.SortedKeys(t, []string{"pick"}) {
 			if r.Pick == nil {
@@ -284,6 +285,7 @@ func (r Recipe) clone() Recipe {
 	c.Drop = append([]string(nil), r.Drop...)
 	c.Modules = append([]string(nil), r.Modules...)
 	c.LateModules = append([]string(nil), r.LateModules...)
+	c.BootModules = append([]string(nil), r.BootModules...)
 	c.Programs = append([]HostProgram(nil), r.Programs...)
 	c.Files = append([]GuestFile(nil), r.Files...)
 	if r.Pick != nil {
