@@ -88,7 +88,7 @@ func (f *fakeDriver) Links(context.Context) ([]api.LinkStatus, error) {
 	return nil, errors.New("the fake lab has no switch")
 }
 
-func (f *fakeDriver) Capture(context.Context, []string) (io.ReadCloser, error) {
+func (f *fakeDriver) Capture(context.Context, []string, time.Duration) (io.ReadCloser, error) {
 	return nil, errors.New("the fake lab has no switch")
 }
 

@@ -117,8 +117,8 @@ func (c *CLIDriver) Kind(ctx context.Context, vm string) (*kind.Kind, error) {
 func (c *CLIDriver) Links(ctx context.Context) ([]api.LinkStatus, error) { return c.lab().Links(ctx) }
 
 // Capture implements validate.Env.
-func (c *CLIDriver) Capture(ctx context.Context, targets []string) (io.ReadCloser, error) {
-	return c.lab().Capture(ctx, targets)
+func (c *CLIDriver) Capture(ctx context.Context, targets []string, last time.Duration) (io.ReadCloser, error) {
+	return c.lab().Capture(ctx, targets, last)
 }
 
 // Impair asks the daemon to set words on the NIC (or clear it) in dir.

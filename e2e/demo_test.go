@@ -148,6 +148,30 @@ func TestDemoVRRP(t *testing.T) {
 	noQemuLeft(t, "vrrp")
 }
 
+// TestDemoEVPN plays the EVPN/VXLAN demo: the spine reflects EVPN between the leaves, each leaf has the
+// other as a VTEP of VNI 10, h1 pings h2 in one segment across the fabric, l1 learns h2's MAC from BGP, and
+// the demo's tests (the session and VXLAN on the wire, h1's frames on h2's access LAN) pass.
+func TestDemoEVPN(t *testing.T) {
+	labd(t, "--lab", "evpn", "down")
+	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "evpn")
+	t.Logf("demo evpn:\n%s", r.stdout)
+	if r.code != 0 {
+		t.Fatalf("demo evpn failed: %s", r)
+	}
+	requireSteps(t, r.stdout,
+		"the spine's EVPN sessions with both leaves are up",
+		"each leaf knows the other as a VTEP of VNI 10 (show evpn vni 10)",
+		"h1 pings h2 across the fabric",
+		"l1 learnt h2's MAC from BGP, behind l2 (show evpn mac vni 10)",
+		"take lab evpn down",
+	)
+	if !regexp.MustCompile(`validate evpn: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) ||
+		!strings.Contains(r.stdout, "PASS acc2 h1's own frames arrive on h2's access LAN (bridged over VXLAN): icmp from h1 ") {
+		t.Errorf("the demo's tests did not all pass")
+	}
+	noQemuLeft(t, "evpn")
+}
+
 // TestDemoListAndFailure lists the demos, then plays a demo from a directory whose check fails: the exit
 // status is non-zero, the error names the step, and the lab is taken down.
 func TestDemoListAndFailure(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -26,8 +27,9 @@ type Env interface {
 	Kind(ctx context.Context, vm string) (*kind.Kind, error)
 	// Links are the lab's VM NICs with their LANs, MACs and switch counters.
 	Links(ctx context.Context) ([]api.LinkStatus, error)
-	// Capture streams pcapng of the targets (LANs or VM:NIC) live, until ctx ends.
-	Capture(ctx context.Context, targets []string) (io.ReadCloser, error)
+	// Capture streams pcapng of the targets (LANs or VM:NIC), from last ago (their flight recorders; 0: from
+	// now), until ctx ends.
+	Capture(ctx context.Context, targets []string, last time.Duration) (io.ReadCloser, error)
 }
 
 // Check is one kind of check. Run makes one try on node ("" for a wire check).

@@ -29,6 +29,7 @@
 //	wire       = { lan = "lan12", window = "70s", established = "tcp/179", between = ["r1", "r2"] }
 //	wire       = { lan = "lan13", window = "5s", drops = 0 }
 //	wire       = { lan = "lan99", window = "5s", none = "any" }
+//	wire       = { lan = "acc2", last = "60s", seen = "icmp", from = ["h1"] }
 //
 // A typed check reads what the node's kind offers (kind.Kind.Show): FRR's `show … json` through vtysh and
 // the Linux tools as the kind's ShellUser, the kernel's tables on a Linux host, IOS-XE's text parsed by
@@ -38,7 +39,10 @@
 // daemon's capture: seen passes as soon as each node of from (default: any sender) sent a frame the filter
 // matches; established as soon as TCP segments of an established connection went both ways between the
 // two nodes; none passes when nothing matched during the window; drops compares the switch's drop counters
-// of the LAN's ports before and after the window. Filters are package wire's words: ospf, bgp, tcp/PORT…
+// of the LAN's ports before and after the window. last (seen, none, established) also counts what the LAN's
+// flight recorder kept from that long before the window: traffic that came and went, such as the pings of
+// the tests before. A sender is known by its NICs' MACs anywhere in the lab (h1's frames bridged onto
+// another LAN are h1's); a frame from a MAC no NIC has (VRRP's virtual MAC) is shown by that MAC. Filters are package wire's words: ospf, bgp, tcp/PORT…
 //
 // Exit codes are netlab's: 0 every test passed, 1 a test failed, 2 no test could run, 3 only warnings.
 package validate

@@ -40,6 +40,7 @@ type fakeEnv struct {
 	calls     []string
 	seqCalls  map[string]int
 	linkCalls int
+	lastAsked time.Duration // the last Capture's last
 }
 
 func newEnv(t testing.TB, kinds map[string]string) *fakeEnv {
@@ -95,10 +96,13 @@ func (e *fakeEnv) Links(context.Context) ([]api.LinkStatus, error) {
 	return l, nil
 }
 
-func (e *fakeEnv) Capture(ctx context.Context, targets []string) (io.ReadCloser, error) {
+func (e *fakeEnv) Capture(ctx context.Context, targets []string, last time.Duration) (io.ReadCloser, error) {
 	if e.capture == nil {
 		return nil, fmt.Errorf("fake: no capture")
 	}
+	e.mu.Lock()
+	e.lastAsked = last
+	e.mu.Unlock()
 	return e.capture(ctx, targets)
 }
 

@@ -468,7 +468,7 @@ func (p *parser) check(name string, t map[string]any, base []string) Check {
 }
 
 func (p *parser) wire(t map[string]any, base []string) Check {
-	p.Unknown(t, base, []string{"lan", "window", "seen", "from", "none", "established", "between", "drops"}, "a wire check")
+	p.Unknown(t, base, []string{"lan", "window", "last", "seen", "from", "none", "established", "between", "drops"}, "a wire check")
 	lan, ok := p.required(t, base, "lan", `lan = "lan12"`, "a wire")
 	if !ok {
 		return nil
@@ -477,7 +477,7 @@ func (p *parser) wire(t map[string]any, base []string) Check {
 		p.ValProblem(tomlfile.Child(base, "lan"), fmt.Sprintf("%q is not a LAN of the lab", lan), "use one of: "+strings.Join(sorted(p.topo.LANs), ", "))
 		return nil
 	}
-	c := &WireCheck{LAN: lan, Window: p.duration(t, base, "window", 10*time.Second)}
+	c := &WireCheck{LAN: lan, Window: p.duration(t, base, "window", 10*time.Second), Last: p.duration(t, base, "last", 0)}
 	if c.Window == 0 {
 		p.ValProblem(tomlfile.Child(base, "window"), "a wire check's window must be longer than 0", `write it like window = "10s"`)
 		return nil
@@ -493,6 +493,10 @@ func (p *parser) wire(t map[string]any, base []string) Check {
 		return nil
 	}
 	c.Mode = modes[0]
+	if c.Last > 0 && c.Mode == "drops" {
+		p.KeyProblem(tomlfile.Child(base, "last"), "drops compares counters over the window; last goes with seen, none and established", "remove last")
+		return nil
+	}
 	filter := func(key string) bool {
 		s, ok := p.Str(t, base, key, key+` = "ospf"`)
 		if !ok {

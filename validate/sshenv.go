@@ -7,6 +7,7 @@ import (
 	"io"
 	"os/exec"
 	"sync"
+	"time"
 
 	"github.com/cloonix-go/cloonix/api"
 	"github.com/cloonix-go/cloonix/kind"
@@ -68,6 +69,6 @@ func (e *SSHEnv) Kind(ctx context.Context, vm string) (*kind.Kind, error) {
 func (e *SSHEnv) Links(ctx context.Context) ([]api.LinkStatus, error) { return e.Client.Links(ctx) }
 
 // Capture implements Env.
-func (e *SSHEnv) Capture(ctx context.Context, targets []string) (io.ReadCloser, error) {
-	return e.Client.Capture(ctx, targets, 0)
+func (e *SSHEnv) Capture(ctx context.Context, targets []string, last time.Duration) (io.ReadCloser, error) {
+	return e.Client.Capture(ctx, targets, last)
 }

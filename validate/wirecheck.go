@@ -13,12 +13,15 @@ import (
 )
 
 // WireCheck watches a LAN through the lab's switch for Window. Mode is "seen" (a frame matching Filter from
-// each of Nodes, or from anyone when Nodes is empty), "none" (no frame matching Filter), "established" (TCP
+// each of Nodes, known by their NICs' MACs wherever they are, or from anyone when Nodes is empty), "none" (no frame matching Filter), "established" (TCP
 // segments of an established connection matching Filter both ways between the two Nodes) or "drops" (at
 // most MaxDrops frames dropped by the switch's ports on the LAN).
 type WireCheck struct {
-	LAN      string
-	Window   time.Duration
+	LAN    string
+	Window time.Duration
+	// Last also counts the frames of the LAN's flight recorder from this long before the window (0: the
+	// window only): traffic that came and went, such as the pings of the tests before.
+	Last     time.Duration
 	Mode     string
 	Filter   wire.Filter
 	Nodes    []string
@@ -34,21 +37,26 @@ func (c *WireCheck) Run(ctx context.Context, env Env, _ string) Outcome {
 	if err != nil {
 		return broken(err, "")
 	}
-	ports := map[string]string{} // MAC → VM on this LAN
+	// Senders are known by their NICs' MACs anywhere in the lab: a frame of h1 bridged onto another LAN
+	// (EVPN, a bridge in a router) is still h1's.
+	ports := map[string]string{} // MAC → VM
 	var onLAN []api.LinkStatus
 	for _, l := range links {
+		ports[strings.ToLower(l.MAC)] = l.VM
 		if l.LAN == c.LAN {
-			ports[strings.ToLower(l.MAC)] = l.VM
 			onLAN = append(onLAN, l)
 		}
 	}
 	for _, n := range c.Nodes {
 		found := false
-		for _, l := range onLAN {
-			found = found || l.VM == n
+		for _, l := range links {
+			found = found || l.VM == n && (c.Mode != "established" || l.LAN == c.LAN)
 		}
-		if !found {
+		switch {
+		case !found && c.Mode == "established":
 			return fail("", "%s has no NIC on %s", n, c.LAN)
+		case !found:
+			return fail("", "%s has no NIC in the lab", n)
 		}
 	}
 	if c.Mode == "drops" {
@@ -56,7 +64,7 @@ func (c *WireCheck) Run(ctx context.Context, env Env, _ string) Outcome {
 	}
 	wctx, cancel := context.WithTimeout(ctx, c.Window)
 	defer cancel()
-	stream, err := env.Capture(wctx, []string{c.LAN})
+	stream, err := env.Capture(wctx, []string{c.LAN}, c.Last)
 	if err != nil {
 		if ctx.Err() != nil {
 			return broken(ctx.Err(), "")

@@ -82,13 +82,27 @@ func TestWireSeenOneDirectionOnly(t *testing.T) {
 }
 
 func TestWireSeenFromStrangersOnly(t *testing.T) {
-	// r3's MAC is not on lan12: the sender shows as its MAC.
-	env, _ := wireEnv(t, ospfHello(t, macR3, net.IP{10, 0, 12, 3}))
+	// A MAC no NIC of the lab has: the sender shows as its MAC.
+	stranger := net.HardwareAddr{0x0e, 0, 0, 0, 0x09, 0x09}
+	env, _ := wireEnv(t, ospfHello(t, stranger, net.IP{10, 0, 12, 9}))
 	c := &WireCheck{LAN: "lan12", Window: 200 * time.Millisecond, Mode: "seen", Filter: filter(t, "ospf"), Nodes: []string{"r1", "r2"}}
 	o, _ := runWire(t, env, c)
-	want := Outcome{Observed: "ospf from 0e:00:00:00:03:01 1", Reason: "no ospf frame from r1 or r2 in 200ms"}
+	want := Outcome{Observed: "ospf from 0e:00:00:00:09:09 1", Reason: "no ospf frame from r1 or r2 in 200ms"}
 	if o != want {
 		t.Errorf("outcome %+v, want %+v", o, want)
+	}
+}
+
+func TestWireSeenFromANodeOfAnotherLAN(t *testing.T) {
+	// r3 has no NIC on lan12, but a frame from its NIC's MAC on lan12 (bridged there) is r3's.
+	env, _ := wireEnv(t, ospfHello(t, macR3, net.IP{10, 0, 12, 3}))
+	c := &WireCheck{LAN: "lan12", Window: 5 * time.Second, Mode: "seen", Filter: filter(t, "ospf"), Nodes: []string{"r3"}}
+	if o, _ := runWire(t, env, c); o != (Outcome{Pass: true, Observed: "ospf from r3 1"}) {
+		t.Errorf("outcome %+v", o)
+	}
+	c.Nodes = []string{"r9"}
+	if o, _ := runWire(t, env, c); o != (Outcome{Reason: "r9 has no NIC in the lab"}) {
+		t.Errorf("a node without NICs: %+v", o)
 	}
 }
 
@@ -106,7 +120,7 @@ func TestWireSeenFromAnyone(t *testing.T) {
 	env, _ := wireEnv(t, ospfHello(t, macR3, net.IP{10, 0, 12, 3}))
 	c := &WireCheck{LAN: "lan12", Window: 5 * time.Second, Mode: "seen", Filter: filter(t, "ospf")}
 	o, took := runWire(t, env, c)
-	if o != (Outcome{Pass: true, Observed: "ospf from 0e:00:00:00:03:01 1"}) || took > 2*time.Second {
+	if o != (Outcome{Pass: true, Observed: "ospf from r3 1"}) || took > 2*time.Second {
 		t.Errorf("outcome %+v after %v", o, took)
 	}
 }
@@ -265,5 +279,18 @@ wire = { lan = "lan12", window = "200ms", none = "bgp" }
 	}
 	for _, c := range env.Calls() {
 		t.Errorf("a wire check ran %q on a node", c)
+	}
+}
+
+func TestWireLastAsksTheRecorder(t *testing.T) {
+	env, _ := wireEnv(t, ospfHello(t, macR1, ipR1))
+	c := &WireCheck{LAN: "lan12", Window: 5 * time.Second, Last: time.Minute, Mode: "seen", Filter: filter(t, "ospf"), Nodes: []string{"r1"}}
+	if o, _ := runWire(t, env, c); !o.Pass {
+		t.Fatalf("outcome %+v", o)
+	}
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	if env.lastAsked != time.Minute {
+		t.Errorf("the capture was asked from %v ago, want the check's last (1m)", env.lastAsked)
 	}
 }
