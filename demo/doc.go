@@ -15,7 +15,7 @@
 //
 //	[[step]]
 //	name = "push router configs" # the step's line in the output; defaults to the action and its VMs
-//	do = "push"                  # build | up | push | wait | run | expect | validate | link | impair | sleep | down
+//	do = "push"                  # build | up | push | wait | run | expect | validate | link | impair | copy | sleep | down
 //	vms = ["r1", "r2", "r3"]     # or vm = "r1"; a step over several VMs runs on them in parallel
 //	file = "{vm}.conf"           # push: the file to copy, relative to the demo directory ({vm} is filled)
 //
@@ -31,6 +31,8 @@
 //   - wait: run cmd every second until its output passes those checks, at most timeout.
 //   - validate: run the demo's tests file (file, default tests.toml) with package validate.
 //   - link: take a VM's NIC (nic) down or up (state), through the lab daemon (LAN port and QMP set_link).
+//   - copy: copy a file from one VM to another through the host (from = "r1:/etc/wireguard/public",
+//     to = "r2:/etc/wireguard/peer"), as user (default root), the copy readable by its owner only.
 //   - impair: set impairments on a VM's NIC in the switch (set = "loss=100%", dir = "out" | "in" | "both"),
 //     or clear = true to remove them: the link stays up, so only a protocol (BFD, hellos) can notice.
 //   - sleep: wait timeout.

@@ -37,6 +37,8 @@ const (
 	ActValidate = "validate"
 	// ActImpair sets or clears impairments on a VM's NIC (the switch's, as `cloonix-labd link VM NIC set`).
 	ActImpair = "impair"
+	// ActCopy copies a file from one VM to another (from = "r1:/path", to = "r2:/path"), through the host.
+	ActCopy = "copy"
 )
 
 // Demo is one parsed demo.
@@ -80,6 +82,9 @@ type Step struct {
 	Set   string `toml:"set"`
 	Dir   string `toml:"dir"`
 	Clear bool   `toml:"clear"`
+	// From and To are a copy step's ends, VM:/absolute/path, read and written as User (default root).
+	From string `toml:"from"`
+	To   string `toml:"to"`
 
 	match, notMatch *regexp.Regexp
 	expr            *vm.Program
@@ -250,6 +255,13 @@ func Parse(name string, dir fs.FS, data []byte) (*Demo, error) {
 			if _, err := fs.Stat(dir, f); err != nil {
 				bad("%s: tests file %s: %v", where, f, err)
 			}
+		case ActCopy:
+			for _, end := range []string{s.From, s.To} {
+				vm, p, ok := strings.Cut(end, ":")
+				if !ok || vm == "" || !strings.HasPrefix(p, "/") {
+					bad("%s: copy needs from = \"VM:/path\" and to = \"VM:/path\", not %q", where, end)
+				}
+			}
 		case ActImpair:
 			needVM()
 			if s.NIC == "" || (s.Set == "") == !s.Clear {
@@ -264,9 +276,9 @@ func Parse(name string, dir fs.FS, data []byte) (*Demo, error) {
 				bad("%s: link needs nic = \"eth1\" and state = \"up\" or \"down\"", where)
 			}
 		case "":
-			bad("%s: do is missing; one of build, up, push, run, expect, wait, validate, link, impair, sleep, down", where)
+			bad("%s: do is missing; one of build, up, push, run, expect, wait, validate, link, impair, copy, sleep, down", where)
 		default:
-			bad("%s: unknown action do = %q; one of build, up, push, run, expect, wait, validate, link, impair, sleep, down", where, s.Do)
+			bad("%s: unknown action do = %q; one of build, up, push, run, expect, wait, validate, link, impair, copy, sleep, down", where, s.Do)
 		}
 		if s.Match != "" {
 			if s.match, err = regexp.Compile(s.Match); err != nil {

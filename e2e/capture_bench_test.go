@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/cloonix-go/cloonix/shellquote"
 )
 
 // BenchmarkCaptureGuests measures what a LAN's capture side costs real guests, in one run on one pair of
@@ -42,7 +44,7 @@ nics = { eth1 = "bare", eth2 = "rec" }
 		mustSSH(b, cfg, vm, fmt.Sprintf("ip addr add 10.6.1.%d/24 dev eth1 && ip link set eth1 up && ip addr add 10.6.2.%d/24 dev eth2 && ip link set eth2 up", i+1, i+1))
 	}
 	// vm2 sinks every connection on port 5001 until told to stop.
-	go sshF(b, cfg, "vm2", "python3", "-c", shellQuote(`
+	go sshF(b, cfg, "vm2", "python3", "-c", shellquote.Quote(`
 import socket, threading
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("", 5001)); s.listen(8)
 def sink(c):
@@ -55,7 +57,7 @@ while True:
 	time.Sleep(2 * time.Second)
 	// send moves 32 MiB from vm1 to vm2 and returns how long the guest's sender took.
 	send := func(b *testing.B, addr string) float64 {
-		r := sshF(b, cfg, "vm1", "python3", "-c", shellQuote(fmt.Sprintf(`
+		r := sshF(b, cfg, "vm1", "python3", "-c", shellquote.Quote(fmt.Sprintf(`
 import socket, time
 s = socket.create_connection(("%s", 5001)); s.sendall(b"data"); b = b"x" * 65536; t = time.time()
 for _ in range(512): s.sendall(b)
@@ -115,7 +117,7 @@ s.shutdown(socket.SHUT_WR); s.recv(1); print(time.time() - t)`, addr)))
 	for j, c := range cases {
 		b.ReportMetric(float64(b.N)*32/secs[j], "MiB/s-"+c.name)
 	}
-	sshF(b, cfg, "vm1", "python3", "-c", shellQuote(`
+	sshF(b, cfg, "vm1", "python3", "-c", shellquote.Quote(`
 import socket
 socket.create_connection(("10.6.1.2", 5001)).sendall(b"stop")`))
 }

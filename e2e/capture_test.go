@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloonix-go/cloonix/shellquote"
 )
 
 // TestCaptureOSPF captures the OSPF demo's lab from its switch, rootless, and reads the captures with
@@ -258,7 +260,7 @@ func bulk(t *testing.T, cfg string) time.Duration {
 	t.Helper()
 	recv := make(chan result, 1)
 	go func() {
-		recv <- sshF(t, cfg, "h2", "python3", "-c", shellQuote(`
+		recv <- sshF(t, cfg, "h2", "python3", "-c", shellquote.Quote(`
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("", 5001)); s.listen(1)
 c, _ = s.accept(); n = 0
@@ -269,7 +271,7 @@ while True:
 print(n)`))
 	}()
 	time.Sleep(1500 * time.Millisecond)
-	r := sshF(t, cfg, "h1", "python3", "-c", shellQuote(`
+	r := sshF(t, cfg, "h1", "python3", "-c", shellquote.Quote(`
 import socket, time
 for i in range(50):
     try:

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloonix-go/cloonix/shellquote"
 )
 
 // floodScript runs in a guest (python3 is in the tiny image): for the given seconds it opens TCP connections
@@ -100,7 +102,7 @@ name = "vm2"
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		flood = sshF(t, cfg, "vm1", "python3", "-c", shellQuote(floodScript), "198.18.1.1", host.addr, fmt.Sprint(secs), "10.99.0.1")
+		flood = sshF(t, cfg, "vm1", "python3", "-c", shellquote.Quote(floodScript), "198.18.1.1", host.addr, fmt.Sprint(secs), "10.99.0.1")
 	}()
 	time.Sleep(5 * time.Second) // let the flood fill its share
 	var logins, fetches []time.Duration
@@ -144,9 +146,6 @@ name = "vm2"
 		t.Errorf("only %d logins to vm2 in %d s of flood", len(logins), secs)
 	}
 }
-
-// shellQuote quotes s for the remote shell ssh runs the command in.
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // quantiles gives n, median and max of durations.
 func quantiles(ds []time.Duration) string {

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cloonix-go/cloonix/shellquote"
 )
 
 // probeScript measures one UDP path between two guests. "serve SECS" echoes datagrams on port 7000 for SECS
@@ -54,10 +56,10 @@ func probe(t *testing.T, cfg string, n int) (atServer []int, rtt map[int]float64
 	t.Helper()
 	srv := make(chan result, 1)
 	go func() {
-		srv <- sshF(t, cfg, "vm2", "python3", "-c", shellQuote(probeScript), "serve", fmt.Sprint(n/50+30))
+		srv <- sshF(t, cfg, "vm2", "python3", "-c", shellquote.Quote(probeScript), "serve", fmt.Sprint(n/50+30))
 	}()
 	time.Sleep(1500 * time.Millisecond)
-	cli := sshF(t, cfg, "vm1", "python3", "-c", shellQuote(probeScript), "send", "10.5.0.2", fmt.Sprint(n), "10")
+	cli := sshF(t, cfg, "vm1", "python3", "-c", shellquote.Quote(probeScript), "send", "10.5.0.2", fmt.Sprint(n), "10")
 	s := <-srv
 	if cli.code != 0 || s.code != 0 {
 		t.Fatalf("probe: sender %s; echo server %s", cli, s)
@@ -174,7 +176,7 @@ at = "1h"
 		defer mustLabd(t, "--lab", name, "link", "vm1", "eth1", "clear")
 		srv := make(chan result, 1)
 		go func() {
-			srv <- sshF(t, cfg, "vm2", "python3", "-c", shellQuote(`
+			srv <- sshF(t, cfg, "vm2", "python3", "-c", shellquote.Quote(`
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("", 5001)); s.listen(1)
 c, _ = s.accept(); n = 0
@@ -185,7 +187,7 @@ while True:
 c.sendall(b"k"); print(n)`))
 		}()
 		time.Sleep(1500 * time.Millisecond)
-		r := sshF(t, cfg, "vm1", "python3", "-c", shellQuote(`
+		r := sshF(t, cfg, "vm1", "python3", "-c", shellquote.Quote(`
 import socket, time
 s = socket.create_connection(("10.5.0.2", 5001)); b = b"x" * 65536; t = time.time()
 for _ in range(64): s.sendall(b)

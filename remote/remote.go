@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/cloonix-go/cloonix/labpath"
+	"github.com/cloonix-go/cloonix/shellquote"
 	"github.com/cloonix-go/cloonix/termsafe"
 )
 
@@ -122,17 +123,17 @@ func (s Server) sshArgs(dir string) []string {
 func (s Server) userSSH(opts ...string) string {
 	parts := []string{"ssh"}
 	if s.SSHConfig != "" {
-		parts = append(parts, "-F", shellQuote(s.SSHConfig))
+		parts = append(parts, "-F", shellquote.Quote(s.SSHConfig))
 	}
 	parts = append(parts, opts...)
-	return strings.Join(append(parts, shellQuote(s.Dest)), " ")
+	return strings.Join(append(parts, shellquote.Quote(s.Dest)), " ")
 }
 
 // remoteCommand is the command line the server's shell runs: cloonix-labd remote SUB --proto N ARGS….
 func remoteCommand(sub string, args []string) string {
 	parts := []string{"cloonix-labd", "remote", sub, "--proto", protocol}
 	for _, a := range args {
-		parts = append(parts, shellQuote(a))
+		parts = append(parts, shellquote.Quote(a))
 	}
 	return strings.Join(parts, " ")
 }
@@ -618,14 +619,6 @@ func lastLine(stderr []byte, err error) string {
 		return err.Error()
 	}
 	return "no message"
-}
-
-// shellQuote quotes s for the server's POSIX shell (ssh hands the command line to it).
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@,+%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // lockFile takes an exclusive flock on path, waiting until ctx ends, and returns its release.

@@ -8,21 +8,6 @@ import (
 	"testing"
 )
 
-func TestShellQuote(t *testing.T) {
-	for in, want := range map[string]string{
-		"nemo": "nemo", "/a/b.sock": "/a/b.sock", "": "''", "a b": "'a b'", "it's": `'it'\''s'`, "$(x)": "'$(x)'", "a;b": "'a;b'",
-	} {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
-		}
-		// What the server's shell makes of it is the argument itself.
-		out, err := exec.Command("sh", "-c", "printf %s "+shellQuote(in)).Output()
-		if err != nil || string(out) != in {
-			t.Errorf("sh got %q (%v) for %q", out, err, in)
-		}
-	}
-}
-
 func TestCheckHello(t *testing.T) {
 	s := Server{Name: "nemo", Dest: "alice@labhost", Lab: "nemo"}
 	if err := s.checkHello(strings.TrimSpace(Hello("v1.2"))); err != nil {
