@@ -172,6 +172,32 @@ func TestDemoEVPN(t *testing.T) {
 	noQemuLeft(t, "evpn")
 }
 
+// TestDemoWireGuard plays the WireGuard demo: each router makes its key pair, the public keys cross, the
+// tunnel has a handshake, OSPF runs inside it, h1 pings h2; the demo's tests pass, among them that the
+// internet side carried WireGuard's UDP and no packet of the sites' addresses.
+func TestDemoWireGuard(t *testing.T) {
+	labd(t, "--lab", "wireguard", "down")
+	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "wireguard")
+	t.Logf("demo wireguard:\n%s", r.stdout)
+	if r.code != 0 {
+		t.Fatalf("demo wireguard failed: %s", r)
+	}
+	requireSteps(t, r.stdout,
+		"r1 r2 make their WireGuard key pairs",
+		"r1's public key to r2",
+		"r2's public key to r1",
+		"the tunnel is up: r1 and r2 completed a handshake",
+		"OSPF runs inside the tunnel (show ip ospf neighbor)",
+		"h1 pings h2 through the tunnel",
+		"take lab wireguard down",
+	)
+	if !regexp.MustCompile(`validate wireguard: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) ||
+		!strings.Contains(r.stdout, "PASS wan1 no packet of the sites in clear on wan1") {
+		t.Errorf("the demo's tests did not all pass")
+	}
+	noQemuLeft(t, "wireguard")
+}
+
 // TestDemoListAndFailure lists the demos, then plays a demo from a directory whose check fails: the exit
 // status is non-zero, the error names the step, and the lab is taken down.
 func TestDemoListAndFailure(t *testing.T) {

@@ -42,7 +42,9 @@
 // of the LAN's ports before and after the window. last (seen, none, established) also counts what the LAN's
 // flight recorder kept from that long before the window: traffic that came and went, such as the pings of
 // the tests before. A sender is known by its NICs' MACs anywhere in the lab (h1's frames bridged onto
-// another LAN are h1's); a frame from a MAC no NIC has (VRRP's virtual MAC) is shown by that MAC. Filters are package wire's words: ospf, bgp, tcp/PORT…
+// another LAN are h1's); a frame from a MAC no NIC has (VRRP's virtual MAC) is shown by that MAC. Filters
+// are protocol words (ospf, bgp, isis, vrrp, bfd, arp, icmp…), tcp/PORT, udp/PORT, and net:PREFIX (an IP
+// packet from or to an address in PREFIX).
 //
 // Exit codes are netlab's: 0 every test passed, 1 a test failed, 2 no test could run, 3 only warnings.
 package validate

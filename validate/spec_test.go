@@ -314,7 +314,7 @@ func TestParseMistakes(t *testing.T) {
 		{"from names a stranger", "[[test]]\nname = \"t1\"\nwire = { lan = \"lan12\", seen = \"ospf\", from = [\"r1\", \"x9\"] }\n",
 			[]string{`tests.toml:3:47: "x9" is not a VM of the lab; use one of: h1, r1, r2, r3`}},
 		{"bad filter", "[[test]]\nname = \"t1\"\nwire = { lan = \"lan12\", seen = \"osfp\" }\n",
-			[]string{`tests.toml:3:32: unknown filter "osfp": use one of any, arp, ip, ipv4, ipv6, icmp, icmpv6, ospf, bgp, bfd, vrrp, isis, stp, lldp, dhcp, dns, tcp, udp, tcp/PORT or udp/PORT`}},
+			[]string{`tests.toml:3:32: unknown filter "osfp": use one of any, arp, ip, ipv4, ipv6, icmp, icmpv6, ospf, bgp, bfd, vrrp, isis, stp, lldp, dhcp, dns, tcp, udp, tcp/PORT, udp/PORT or net:PREFIX`}},
 		{"negative drops", "[[test]]\nname = \"t1\"\nwire = { lan = \"lan13\", drops = -1 }\n",
 			[]string{`tests.toml:3:33: drops must not be negative; write the most drops allowed: drops = 0`}},
 		{"zero window", "[[test]]\nname = \"t1\"\nwire = { lan = \"lan13\", window = \"0s\", drops = 0 }\n",

@@ -126,17 +126,17 @@ func (c *WireCheck) Run(ctx context.Context, env Env, _ string) Outcome {
 			}
 		}
 		if total == 0 {
-			return fail(observed, "no %s frame on %s in %v", c.Filter, c.LAN, c.Window)
+			return fail(observed, "no %s frame on %s %s", c.Filter, c.LAN, c.span())
 		}
 		if len(missing) == len(c.Nodes) {
-			return fail(observed, "no %s frame from %s in %v", c.Filter, strings.Join(missing, " or "), c.Window)
+			return fail(observed, "no %s frame from %s %s", c.Filter, strings.Join(missing, " or "), c.span())
 		}
-		return fail(observed, "no %s frame from %s in %v (one direction only)", c.Filter, strings.Join(missing, ", "), c.Window)
+		return fail(observed, "no %s frame from %s %s (one direction only)", c.Filter, strings.Join(missing, ", "), c.span())
 	case "none":
 		if total == 0 {
-			return Outcome{Pass: true, Observed: fmt.Sprintf("no %s frame on %s in %v", c.Filter, c.LAN, c.Window)}
+			return Outcome{Pass: true, Observed: fmt.Sprintf("no %s frame on %s %s", c.Filter, c.LAN, c.span())}
 		}
-		return fail(observed, "%s frames on %s, want none", c.Filter, c.LAN)
+		return fail(observed, "%s frames on %s %s, want none", c.Filter, c.LAN, c.span())
 	case "established":
 		a, b := c.Nodes[0], c.Nodes[1]
 		ab, ba := pairs[[2]string{a, b}], pairs[[2]string{b, a}]
@@ -144,9 +144,17 @@ func (c *WireCheck) Run(ctx context.Context, env Env, _ string) Outcome {
 		if ab > 0 && ba > 0 {
 			return Outcome{Pass: true, Observed: obs}
 		}
-		return fail(obs+"; "+observed, "no established %s session between %s and %s in %v", c.Filter, a, b, c.Window)
+		return fail(obs+"; "+observed, "no established %s session between %s and %s %s", c.Filter, a, b, c.span())
 	}
 	return fail("", "unknown wire check %q", c.Mode)
+}
+
+// span says how long the check watched: "in 5s", or with the recorder's history "in the 1m0s before and 5s".
+func (c *WireCheck) span() string {
+	if c.Last > 0 {
+		return fmt.Sprintf("in the %v before and %v", c.Last, c.Window)
+	}
+	return "in " + c.Window.String()
 }
 
 func (c *WireCheck) seenAll(from map[string]int, total int) bool {
@@ -208,7 +216,7 @@ func (c *WireCheck) drops(ctx context.Context, env Env, before []api.LinkStatus)
 			parts = append(parts, fmt.Sprintf("%s:%s %d", l.VM, l.NIC, n))
 		}
 	}
-	obs := fmt.Sprintf("%d frames dropped on %s in %v", total, c.LAN, c.Window)
+	obs := fmt.Sprintf("%d frames dropped on %s %s", total, c.LAN, c.span())
 	if len(parts) > 0 {
 		obs += " (" + strings.Join(parts, ", ") + ")"
 	}

@@ -140,7 +140,7 @@ func TestWireNone(t *testing.T) {
 	env, _ = wireEnv(t, ospfHello(t, macR1, ipR1), tcpSegment(t, macR2, macR1, ipR2, ipR1, 179, 40000, layers.TCP{ACK: true}))
 	c.Window = 5 * time.Second
 	o, took = runWire(t, env, c)
-	if o != (Outcome{Observed: "bgp from r2 1", Reason: "bgp frames on lan12, want none"}) {
+	if o != (Outcome{Observed: "bgp from r2 1", Reason: "bgp frames on lan12 in 5s, want none"}) {
 		t.Errorf("outcome %+v", o)
 	}
 	if took > 2*time.Second {

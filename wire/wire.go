@@ -88,7 +88,8 @@ type Filter struct {
 var Filters = []string{"any", "arp", "ip", "ipv4", "ipv6", "icmp", "icmpv6", "ospf", "bgp", "bfd", "vrrp", "isis",
 	"stp", "lldp", "dhcp", "dns", "tcp", "udp"}
 
-// ParseFilter parses a filter word: one of Filters, tcp/PORT or udp/PORT.
+// ParseFilter parses a filter word: one of Filters, tcp/PORT, udp/PORT, or net:PREFIX (an IP packet from or
+// to an address in PREFIX, such as net:192.168.0.0/16).
 func ParseFilter(s string) (Filter, error) {
 	w := strings.ToLower(strings.TrimSpace(s))
 	ip := func(p layers.IPProtocol) func(Frame) bool {
@@ -148,10 +149,19 @@ func ParseFilter(s string) (Filter, error) {
 	case "lldp":
 		m = func(f Frame) bool { return f.EtherType == layers.EthernetTypeLinkLayerDiscovery }
 	default:
+		if pfx, ok := strings.CutPrefix(w, "net:"); ok {
+			p, err := netip.ParsePrefix(pfx)
+			if err != nil {
+				return Filter{}, fmt.Errorf("filter %q: %q is not a prefix (net:192.168.0.0/16)", s, pfx)
+			}
+			p = p.Masked()
+			m = func(f Frame) bool { return f.SrcIP.IsValid() && (p.Contains(f.SrcIP) || p.Contains(f.DstIP)) }
+			break
+		}
 		proto, num, ok := strings.Cut(w, "/")
 		n, err := strconv.ParseUint(num, 10, 16)
 		if !ok || err != nil || n == 0 || (proto != "tcp" && proto != "udp") {
-			return Filter{}, fmt.Errorf("unknown filter %q: use one of %s, tcp/PORT or udp/PORT", s, strings.Join(Filters, ", "))
+			return Filter{}, fmt.Errorf("unknown filter %q: use one of %s, tcp/PORT, udp/PORT or net:PREFIX", s, strings.Join(Filters, ", "))
 		}
 		p := layers.IPProtocolTCP
 		if proto == "udp" {

@@ -60,6 +60,8 @@ func TestFilters(t *testing.T) {
 		{"arp", arp, true}, {"arp", ospf, false}, {"ip", arp, false}, {"ip", ospf, true},
 		{"isis", isis, true}, {"isis", ospf, false}, {"stp", isis, false}, {"any", isis, true},
 		{"ipv4", ospf, true}, {"ipv6", ospf, false}, {"TCP", bgp, true},
+		{"net:10.0.12.0/24", ospf, true}, {"net:224.0.0.0/4", ospf, true}, {"net:192.168.0.0/16", ospf, false},
+		{"net:10.0.12.7/24", bgp, true}, {"net:10.0.0.0/8", arp, false},
 	}
 	for _, c := range cases {
 		f, err := ParseFilter(c.filter)
@@ -76,7 +78,7 @@ func TestFilters(t *testing.T) {
 	if fr := Decode(ospf); fr.Src.String() != macA.String() || fr.SrcIP.String() != "10.0.12.1" {
 		t.Errorf("Decode(ospf) = %+v", fr)
 	}
-	for _, bad := range []string{"", "tcp/", "tcp/0", "tcp/70000", "sctp/5", "osfp"} {
+	for _, bad := range []string{"", "tcp/", "tcp/0", "tcp/70000", "sctp/5", "osfp", "net:", "net:10.0.0.0", "net:x/8"} {
 		if _, err := ParseFilter(bad); err == nil {
 			t.Errorf("ParseFilter(%q) accepted", bad)
 		}
