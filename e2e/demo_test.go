@@ -198,6 +198,33 @@ func TestDemoWireGuard(t *testing.T) {
 	noQemuLeft(t, "wireguard")
 }
 
+// TestDemoRPKI plays the RPKI demo: r1 gets the ROA from StayRTR, drops r3's more specific hijack as invalid
+// and reaches h2 through r2; with validation off the hijack wins and h2 is unreachable; back on, it is
+// dropped again; the demo's tests pass, the RTR session seen on the wire among them.
+func TestDemoRPKI(t *testing.T) {
+	labd(t, "--lab", "rpki", "down")
+	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "rpki")
+	t.Logf("demo rpki:\n%s", r.stdout)
+	if r.code != 0 {
+		t.Fatalf("demo rpki failed: %s", r)
+	}
+	requireSteps(t, r.stdout,
+		"r1 is connected to the validator (show rpki cache-connection)",
+		"r1 has the ROA: 192.168.2.0/24, max /24, AS 65002 (show rpki prefix-table)",
+		"r3 announced its hijack 192.168.2.128/25 (received-routes)",
+		"r1 dropped it as invalid: no route to 192.168.2.128/25",
+		"h1 reaches h2 (192.168.2.130) through r2",
+		"the hijack wins: r1 routes 192.168.2.128/25 to r3",
+		"h1 no longer reaches h2",
+		"the hijack is dropped again: h1 pings h2",
+		"take lab rpki down",
+	)
+	if !regexp.MustCompile(`validate rpki: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) {
+		t.Errorf("the demo's tests did not all pass")
+	}
+	noQemuLeft(t, "rpki")
+}
+
 // TestDemoListAndFailure lists the demos, then plays a demo from a directory whose check fails: the exit
 // status is non-zero, the error names the step, and the lab is taken down.
 func TestDemoListAndFailure(t *testing.T) {
