@@ -38,7 +38,7 @@ frr = ["usr/bin/vtysh"]
 path = "/etc/keepalived/keepalived.conf"
 source = "keepalived.conf"
 `, map[string]string{"start": "#!/bin/sh\nkeepalived\n", "keepalived.conf": "vrrp_instance v1 {}\n"})
-	if got := Recipes(); !slices.Equal(got, []string{"tiny", "frr", "keepalived"}) {
+	if got := Recipes(); !slices.Equal(got, []string{"tiny", "frr", "rpki", "keepalived"}) {
 		t.Errorf("Recipes() = %v, want the built-ins (tiny first) then the user's", got)
 	}
 	r, err := lookupRecipe("keepalived")
@@ -99,7 +99,7 @@ func TestUserImageLookupProblems(t *testing.T) {
 	if _, err := lookupRecipe("a"); err == nil || !strings.Contains(err.Error(), "its bases loop: a -> b -> a") {
 		t.Errorf("a base loop: %v", err)
 	}
-	if _, err := lookupRecipe("nope"); err == nil || !strings.Contains(err.Error(), `unknown image "nope": known images are tiny, frr, a, b (your own go in `) {
+	if _, err := lookupRecipe("nope"); err == nil || !strings.Contains(err.Error(), `unknown image "nope": known images are tiny, frr, rpki, a, b (your own go in `) {
 		t.Errorf("an unknown image: %v", err)
 	}
 }
