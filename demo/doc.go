@@ -7,6 +7,7 @@
 //	title = "OSPF between three FRR routers"   # one line for `cloonix-labd demo`
 //	lab = "lab.toml"                           # the lab file, relative to the demo directory
 //	next = """..."""                           # printed at the end; {lab} {ssh_config} {include} {dir} are filled
+//	takes = "60s"                              # how long it plays here (2 cores, TCG, warm cache): listed
 //
 //	[requires]
 //	images = ["tiny", "frr"]     # project images the runner builds first (a warm cache makes this instant)

@@ -47,6 +47,9 @@ type Demo struct {
 	Dir      fs.FS    `toml:"-"` // the demo's directory
 	Title    string   `toml:"title"`
 	Lab      string   `toml:"lab"`
+	// Takes is how long the demo plays on the project's machine kind (2 cores, TCG, images cached), as
+	// measured and written by hand into steps.toml; `cloonix-labd demo` lists it.
+	Takes Duration `toml:"takes"`
 	Next     string   `toml:"next"`
 	Requires Requires `toml:"requires"`
 	Steps    []Step   `toml:"step"`

@@ -229,9 +229,11 @@ func TestDemoRPKI(t *testing.T) {
 // status is non-zero, the error names the step, and the lab is taken down.
 func TestDemoListAndFailure(t *testing.T) {
 	out := mustLabd(t, "demo")
-	for _, want := range []string{"ospf", "bgp"} {
-		if !regexp.MustCompile(`(?m)^` + want + ` `).MatchString(out) {
-			t.Errorf("demo list lacks %s:\n%s", want, out)
+	// Each demo with how long it takes, the memory its VMs take and the images it needs.
+	for _, want := range []string{"ospf +~40s +1664 MiB +images tiny,frr ", "bgp ", "isis-bfd ", "vrrp ", "evpn ", "wireguard ",
+		"rpki +~1m0s +1920 MiB +images tiny,frr,rpki ", "cisco-ospf +\\? +12800 MiB +images tiny; --image "} {
+		if !regexp.MustCompile(`(?m)^` + want).MatchString(out) {
+			t.Errorf("demo list lacks %q:\n%s", want, out)
 		}
 	}
 	if r := labd(t, "demo", "nosuch"); r.code == 0 || !strings.Contains(r.stderr, "known demos: ") {

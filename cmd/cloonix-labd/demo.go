@@ -56,7 +56,7 @@ func listDemos(root fs.FS) error {
 		return err
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "DEMO\tNEEDS\tWHAT IT SHOWS")
+	fmt.Fprintln(w, "DEMO\tTAKES\tMEMORY\tNEEDS\tWHAT IT SHOWS")
 	for _, d := range ds {
 		var needs []string
 		if len(d.Requires.Images) > 0 {
@@ -65,14 +65,45 @@ func listDemos(root fs.FS) error {
 		if d.Requires.Image != "" {
 			needs = append(needs, "--image")
 		}
-		if d.Requires.MemoryMiB > 0 {
-			needs = append(needs, fmt.Sprintf("%d MiB", d.Requires.MemoryMiB))
+		mem := "?"
+		if m := demoMemoryMiB(d); m > 0 {
+			mem = fmt.Sprintf("%d MiB", m)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\n", d.Name, strings.Join(needs, "; "), d.Title)
+		takes := "?"
+		if d.Takes.Duration > 0 {
+			takes = "~" + d.Takes.Duration.String()
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", d.Name, takes, mem, strings.Join(needs, "; "), d.Title)
 	}
 	w.Flush()
 	fmt.Println("\nplay one with: cloonix-labd demo [--keep] NAME")
 	return nil
+}
+
+// demoMemoryMiB is the memory the demo's VMs take: what its steps file says it needs, else the sum over its
+// lab file's VMs (with their kinds' defaults), read from a copy of the demo's files; 0 when unknown.
+func demoMemoryMiB(d *demo.Demo) int {
+	if d.Requires.MemoryMiB > 0 {
+		return d.Requires.MemoryMiB
+	}
+	dir, err := os.MkdirTemp("", "cloonix-demo-list-")
+	if err != nil {
+		return 0
+	}
+	defer os.RemoveAll(dir)
+	file, err := demo.Prepare(d, dir, "")
+	if err != nil {
+		return 0
+	}
+	l, err := lab.Load(file, lab.Env{})
+	if err != nil {
+		return 0
+	}
+	total := 0
+	for _, v := range l.VMs {
+		total += v.MemoryMiB
+	}
+	return total
 }
 
 // leftover says what an earlier run left of a demo's lab: its daemon up (an earlier --keep), or the state of
