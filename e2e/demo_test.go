@@ -135,7 +135,7 @@ func TestDemoVRRP(t *testing.T) {
 	requireSteps(t, r.stdout,
 		"r1 is the master of 192.168.1.1",
 		"r2 is its backup",
-		"h1 to h2 goes r1, r3",
+		"h1 to h2 goes through the master r1, then r3",
 		"the master drops off the hosts' LAN (r1 eth1 down)",
 		"r2 takes the virtual gateway over",
 		"h1 kept reaching h2 through the failover: at most 15 of 75 pings lost",
@@ -225,13 +225,36 @@ func TestDemoRPKI(t *testing.T) {
 	noQemuLeft(t, "rpki")
 }
 
+// TestDemoIBGPRR plays the mixed iBGP demo: FRR reflects between BIRD 2, OpenBGPD and GoBGP; BIRD's 1000
+// prefixes and the others' reach every speaker; the demo's tests pass.
+func TestDemoIBGPRR(t *testing.T) {
+	labd(t, "--lab", "ibgp", "down")
+	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "ibgp-rr")
+	t.Logf("demo ibgp-rr:\n%s", r.stdout)
+	if r.code != 0 {
+		t.Fatalf("demo ibgp-rr failed: %s", r)
+	}
+	requireSteps(t, r.stdout,
+		"rr's sessions with BIRD, OpenBGPD and GoBGP are established",
+		"rr has BIRD's 1000 prefixes, OpenBGPD's and GoBGP's",
+		"GoBGP learnt all 1002 (gobgp global rib summary)",
+		"BIRD has them all too (birdc show route count)",
+		"OpenBGPD too: the last of BIRD's and GoBGP's prefixes (bgpctl show rib)",
+		"take lab ibgp down",
+	)
+	if !regexp.MustCompile(`validate ibgp: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) {
+		t.Errorf("the demo's tests did not all pass")
+	}
+	noQemuLeft(t, "ibgp")
+}
+
 // TestDemoListAndFailure lists the demos, then plays a demo from a directory whose check fails: the exit
 // status is non-zero, the error names the step, and the lab is taken down.
 func TestDemoListAndFailure(t *testing.T) {
 	out := mustLabd(t, "demo")
 	// Each demo with how long it takes, the memory its VMs take and the images it needs.
-	for _, want := range []string{"ospf +~40s +1664 MiB +images tiny,frr ", "bgp ", "isis-bfd ", "vrrp ", "evpn ", "wireguard ",
-		"rpki +~1m0s +1920 MiB +images tiny,frr,rpki ", "cisco-ospf +\\? +12800 MiB +images tiny; --image "} {
+	for _, want := range []string{"ospf +~1m5s +1664 MiB +images tiny,frr ", "bgp ", "isis-bfd ", "vrrp ", "evpn ", "wireguard ",
+		"rpki +~1m5s +1920 MiB +images tiny,frr,rpki ", "ibgp-rr ", "cisco-ospf +\\? +12800 MiB +images tiny; --image "} {
 		if !regexp.MustCompile(`(?m)^` + want).MatchString(out) {
 			t.Errorf("demo list lacks %q:\n%s", want, out)
 		}
@@ -282,15 +305,16 @@ timeout = "1s"
 	if r.code == 0 {
 		t.Fatal("a failing demo exited 0")
 	}
-	if !strings.Contains(r.stderr, `step 4 "h1 says goodbye" failed`) || !strings.Contains(r.stderr, `does not match "goodbye"`) {
+	if !strings.Contains(r.stderr, `step 4 "h1 says goodbye" failed`) || !strings.Contains(r.stderr, `h1: output does not match goodbye`) {
 		t.Errorf("the error does not name the failing step: %s", r.stderr)
 	}
 	requireSteps(t, r.stdout, "h1 answers", `step 4 "h1 says goodbye" failed: take lab e2edemo down`)
 	if strings.Contains(r.stdout, "never reached") {
 		t.Error("a step after the failure ran")
 	}
-	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d h1 says goodbye \.\.\. FAILED \(\d+\.\ds\)$`).MatchString(r.stdout) {
-		t.Errorf("no FAILED line for the step:\n%s", r.stdout)
+	// The check's FAIL line says what it saw, and the output follows it.
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d FAIL h1 h1 says goodbye: output does not match goodbye; saw hello \(\d+\.\ds\)\n    hello$`).MatchString(r.stdout) {
+		t.Errorf("no FAIL line for the step:\n%s", r.stdout)
 	}
 	noQemuLeft(t, "e2edemo")
 }
