@@ -17,7 +17,7 @@ protocol static thousand {
 	ipv4;
 	include "/etc/bird/prefixes.conf";
 }
-protocol bgp rr {
+protocol bgp to_rr {
 	local 10.0.0.2 as 65000;
 	neighbor 10.0.0.1 as 65000;
 	hold time 3;
@@ -30,6 +30,6 @@ protocol bgp rr {
 	};
 }
 CONF
-pkill -x bird || true
+killall -q bird || true
 bird -c /etc/bird/bird.conf -s /run/bird/bird.ctl
 echo "bird: $(wc -l </etc/bird/prefixes.conf) static prefixes to announce"

@@ -16,7 +16,7 @@ cat >/etc/gobgpd.toml <<'CONF'
     keepalive-interval = 1
     connect-retry = 1
 CONF
-pkill -x gobgpd || true
+killall -q gobgpd || true
 start-stop-daemon -S -b -x /usr/bin/gobgpd -- -f /etc/gobgpd.toml
 i=0
 until gobgp global >/dev/null 2>&1; do

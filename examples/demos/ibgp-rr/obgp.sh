@@ -17,7 +17,7 @@ allow from any
 allow to any
 CONF
 chmod 600 /etc/bgpd.conf
-pkill -x bgpd || true
+killall -q bgpd || true
 sleep 1
 bgpd -f /etc/bgpd.conf
 echo "openbgpd started"

@@ -7,7 +7,7 @@ mkdir -p /etc/rpki
 cat >/etc/rpki/roas.json <<'ROAS'
 {"roas": [{"prefix": "192.168.2.0/24", "maxLength": 24, "asn": "AS65002"}]}
 ROAS
-pkill -x stayrtr || true
+killall -q stayrtr || true
 # -checktime=false: the file has no metadata with a generation time to check.
 start-stop-daemon -S -b -x /usr/bin/stayrtr -- -bind :3323 -cache /etc/rpki/roas.json -checktime=false -refresh 5
 echo "stayrtr serving /etc/rpki/roas.json on port 3323"
