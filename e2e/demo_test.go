@@ -248,13 +248,37 @@ func TestDemoIBGPRR(t *testing.T) {
 	noQemuLeft(t, "ibgp")
 }
 
+// TestDemoDHCPDNS plays the DHCP and DNS demo: the clients get leases from Kea through gw's relay, Kea
+// records them, h1 resolves srv.lab with Unbound and h2 reaches srv by name; the demo's tests pass, the
+// relayed exchange on both LANs among them.
+func TestDemoDHCPDNS(t *testing.T) {
+	labd(t, "--lab", "dhcp", "down")
+	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "dhcp-dns")
+	t.Logf("demo dhcp-dns:\n%s", r.stdout)
+	if r.code != 0 {
+		t.Fatalf("demo dhcp-dns failed: %s", r)
+	}
+	requireSteps(t, r.stdout,
+		"each client has a lease from Kea's pool",
+		"Kea recorded both leases",
+		"h1 resolves srv.lab with Unbound (the DNS server its lease named)",
+		"h2 reaches srv by name",
+		"take lab dhcp down",
+	)
+	if !regexp.MustCompile(`validate dhcp: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) ||
+		!strings.Contains(r.stdout, "PASS servers the relayed DHCP on the servers' LAN, both ways: dhcp from gw ") {
+		t.Errorf("the demo's tests did not all pass")
+	}
+	noQemuLeft(t, "dhcp")
+}
+
 // TestDemoListAndFailure lists the demos, then plays a demo from a directory whose check fails: the exit
 // status is non-zero, the error names the step, and the lab is taken down.
 func TestDemoListAndFailure(t *testing.T) {
 	out := mustLabd(t, "demo")
 	// Each demo with how long it takes, the memory its VMs take and the images it needs.
 	for _, want := range []string{"ospf +~1m5s +1664 MiB +images tiny,frr ", "bgp ", "isis-bfd ", "vrrp ", "evpn ", "wireguard ",
-		"rpki +~1m5s +1920 MiB +images tiny,frr,rpki ", "ibgp-rr ", "cisco-ospf +\\? +12800 MiB +images tiny; --image "} {
+		"rpki +~1m5s +1920 MiB +images tiny,frr,rpki ", "ibgp-rr ", "dhcp-dns +~25s +1024 MiB +images tiny,services ", "cisco-ospf +\\? +12800 MiB +images tiny; --image "} {
 		if !regexp.MustCompile(`(?m)^` + want).MatchString(out) {
 			t.Errorf("demo list lacks %q:\n%s", want, out)
 		}
