@@ -43,13 +43,13 @@ const (
 
 // Demo is one parsed demo.
 type Demo struct {
-	Name     string   `toml:"-"` // the directory name
-	Dir      fs.FS    `toml:"-"` // the demo's directory
-	Title    string   `toml:"title"`
-	Lab      string   `toml:"lab"`
+	Name  string `toml:"-"` // the directory name
+	Dir   fs.FS  `toml:"-"` // the demo's directory
+	Title string `toml:"title"`
+	Lab   string `toml:"lab"`
 	// Takes is how long the demo plays on the project's machine kind (2 cores, TCG, images cached), as
 	// measured and written by hand into steps.toml; `cloonix-labd demo` lists it.
-	Takes Duration `toml:"takes"`
+	Takes    Duration `toml:"takes"`
 	Next     string   `toml:"next"`
 	Requires Requires `toml:"requires"`
 	Steps    []Step   `toml:"step"`
