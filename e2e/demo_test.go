@@ -96,17 +96,16 @@ func TestDemoBGP(t *testing.T) {
 	noQemuLeft(t, "bgp")
 }
 
-// TestDemoISISBFD plays the IS-IS and BFD demo: adjacencies and BFD sessions up, then the r1-r2 link drops
-// everything in the switch with its carrier up; BFD notices, IS-IS moves the path to r3 while h1 loses at
-// most 10 of 75 pings, and the path comes back once the link is mended; the demo's tests pass.
-func TestDemoISISBFD(t *testing.T) {
-	labd(t, "--lab", "isis", "down")
-	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "isis-bfd")
-	t.Logf("demo isis-bfd:\n%s", r.stdout)
-	if r.code != 0 {
-		t.Fatalf("demo isis-bfd failed: %s", r)
-	}
-	requireSteps(t, r.stdout,
+// catalogue are the demos TestDemoCatalogue plays: each demo's lab name, the steps that must pass, and lines
+// its output must hold besides its tests' summary ("validate LAB: N results: N passed, 0 failed").
+var catalogue = []struct {
+	demo, lab string
+	steps     []string
+	lines     []string
+}{
+	// IS-IS with BFD: the r1-r2 link drops everything in the switch with its carrier up; BFD notices, IS-IS
+	// moves the path to r3 while h1 loses at most 10 of 75 pings, and the path comes back.
+	{"isis-bfd", "isis", []string{
 		"IS-IS adjacencies up (show isis neighbor)",
 		"BFD sessions up, two per router (show bfd peers json)",
 		"the r1-r2 link silently drops everything (r1 eth1: loss=100% both ways, carrier up)",
@@ -114,25 +113,10 @@ func TestDemoISISBFD(t *testing.T) {
 		"r1 has no BFD session up with r2 any more",
 		"h1 kept reaching h2 through the failover: at most 10 of 75 pings lost",
 		"IS-IS moves h2's LAN back to r2",
-		"take lab isis down",
-	)
-	if !regexp.MustCompile(`validate isis: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) {
-		t.Errorf("the demo's tests did not all pass")
-	}
-	noQemuLeft(t, "isis")
-}
-
-// TestDemoVRRP plays the VRRP demo: r1 master and r2 backup of h1's gateway; r1 drops off the hosts' LAN,
-// r2 takes the gateway over while h1 loses at most 15 of 75 pings to h2, and r1 takes it back; the demo's
-// tests pass.
-func TestDemoVRRP(t *testing.T) {
-	labd(t, "--lab", "vrrp", "down")
-	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "vrrp")
-	t.Logf("demo vrrp:\n%s", r.stdout)
-	if r.code != 0 {
-		t.Fatalf("demo vrrp failed: %s", r)
-	}
-	requireSteps(t, r.stdout,
+	}, nil},
+	// VRRP: r1 master and r2 backup of h1's gateway; r1 drops off the hosts' LAN, r2 takes over while h1 loses
+	// at most 15 of 75 pings to h2, and r1 takes it back.
+	{"vrrp", "vrrp", []string{
 		"r1 is the master of 192.168.1.1",
 		"r2 is its backup",
 		"h1 to h2 goes through the master r1, then r3",
@@ -140,75 +124,26 @@ func TestDemoVRRP(t *testing.T) {
 		"r2 takes the virtual gateway over",
 		"h1 kept reaching h2 through the failover: at most 15 of 75 pings lost",
 		"r1 takes the gateway back (preempt)",
-		"take lab vrrp down",
-	)
-	if !regexp.MustCompile(`validate vrrp: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) {
-		t.Errorf("the demo's tests did not all pass")
-	}
-	noQemuLeft(t, "vrrp")
-}
-
-// TestDemoEVPN plays the EVPN/VXLAN demo: the spine reflects EVPN between the leaves, each leaf has the
-// other as a VTEP of VNI 10, h1 pings h2 in one segment across the fabric, l1 learns h2's MAC from BGP, and
-// the demo's tests (the session and VXLAN on the wire, h1's frames on h2's access LAN) pass.
-func TestDemoEVPN(t *testing.T) {
-	labd(t, "--lab", "evpn", "down")
-	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "evpn")
-	t.Logf("demo evpn:\n%s", r.stdout)
-	if r.code != 0 {
-		t.Fatalf("demo evpn failed: %s", r)
-	}
-	requireSteps(t, r.stdout,
+	}, nil},
+	// EVPN/VXLAN: one segment across the fabric; l1 learns h2's MAC from BGP; h1's frames reach h2's LAN.
+	{"evpn", "evpn", []string{
 		"the spine's EVPN sessions with both leaves are up",
 		"each leaf knows the other as a VTEP of VNI 10 (show evpn vni 10)",
 		"h1 pings h2 across the fabric",
 		"l1 learnt h2's MAC from BGP, behind l2 (show evpn mac vni 10)",
-		"take lab evpn down",
-	)
-	if !regexp.MustCompile(`validate evpn: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) ||
-		!strings.Contains(r.stdout, "PASS acc2 h1's own frames arrive on h2's access LAN (bridged over VXLAN): icmp from h1 ") {
-		t.Errorf("the demo's tests did not all pass")
-	}
-	noQemuLeft(t, "evpn")
-}
-
-// TestDemoWireGuard plays the WireGuard demo: each router makes its key pair, the public keys cross, the
-// tunnel has a handshake, OSPF runs inside it, h1 pings h2; the demo's tests pass, among them that the
-// internet side carried WireGuard's UDP and no packet of the sites' addresses.
-func TestDemoWireGuard(t *testing.T) {
-	labd(t, "--lab", "wireguard", "down")
-	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "wireguard")
-	t.Logf("demo wireguard:\n%s", r.stdout)
-	if r.code != 0 {
-		t.Fatalf("demo wireguard failed: %s", r)
-	}
-	requireSteps(t, r.stdout,
+	}, []string{"PASS acc2 h1's own frames arrive on h2's access LAN (bridged over VXLAN): icmp from h1 "}},
+	// WireGuard: keys made on each router and carried across, OSPF inside the tunnel; the internet side
+	// carried WireGuard's UDP and no packet of the sites' addresses.
+	{"wireguard", "wireguard", []string{
 		"r1 r2 make their WireGuard key pairs",
 		"r1's public key to r2",
 		"r2's public key to r1",
 		"the tunnel is up: r1 and r2 completed a handshake",
 		"OSPF runs inside the tunnel (show ip ospf neighbor)",
 		"h1 pings h2 through the tunnel",
-		"take lab wireguard down",
-	)
-	if !regexp.MustCompile(`validate wireguard: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) ||
-		!strings.Contains(r.stdout, "PASS wan1 no packet of the sites in clear on wan1") {
-		t.Errorf("the demo's tests did not all pass")
-	}
-	noQemuLeft(t, "wireguard")
-}
-
-// TestDemoRPKI plays the RPKI demo: r1 gets the ROA from StayRTR, drops r3's more specific hijack as invalid
-// and reaches h2 through r2; with validation off the hijack wins and h2 is unreachable; back on, it is
-// dropped again; the demo's tests pass, the RTR session seen on the wire among them.
-func TestDemoRPKI(t *testing.T) {
-	labd(t, "--lab", "rpki", "down")
-	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "rpki")
-	t.Logf("demo rpki:\n%s", r.stdout)
-	if r.code != 0 {
-		t.Fatalf("demo rpki failed: %s", r)
-	}
-	requireSteps(t, r.stdout,
+	}, []string{"PASS wan1 no packet of the sites in clear on wan1"}},
+	// RPKI: r3's more specific hijack is dropped as invalid, wins with validation off, is dropped again.
+	{"rpki", "rpki", []string{
 		"r1 is connected to the validator (show rpki cache-connection)",
 		"r1 has the ROA: 192.168.2.0/24, max /24, AS 65002 (show rpki prefix-table)",
 		"r3 announced its hijack 192.168.2.128/25 (received-routes)",
@@ -217,59 +152,47 @@ func TestDemoRPKI(t *testing.T) {
 		"the hijack wins: r1 routes 192.168.2.128/25 to r3",
 		"h1 no longer reaches h2",
 		"the hijack is dropped again: h1 pings h2",
-		"take lab rpki down",
-	)
-	if !regexp.MustCompile(`validate rpki: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) {
-		t.Errorf("the demo's tests did not all pass")
-	}
-	noQemuLeft(t, "rpki")
-}
-
-// TestDemoIBGPRR plays the mixed iBGP demo: FRR reflects between BIRD 2, OpenBGPD and GoBGP; BIRD's 1000
-// prefixes and the others' reach every speaker; the demo's tests pass.
-func TestDemoIBGPRR(t *testing.T) {
-	labd(t, "--lab", "ibgp", "down")
-	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "ibgp-rr")
-	t.Logf("demo ibgp-rr:\n%s", r.stdout)
-	if r.code != 0 {
-		t.Fatalf("demo ibgp-rr failed: %s", r)
-	}
-	requireSteps(t, r.stdout,
+	}, nil},
+	// Mixed iBGP: FRR reflects between BIRD 2, OpenBGPD and GoBGP; BIRD's 1000 prefixes reach every speaker.
+	{"ibgp-rr", "ibgp", []string{
 		"rr's sessions with BIRD, OpenBGPD and GoBGP are established",
 		"rr has BIRD's 1000 prefixes, OpenBGPD's and GoBGP's",
 		"GoBGP learnt all 1002 (gobgp global rib summary)",
 		"BIRD has them all too (birdc show route count)",
 		"OpenBGPD too: the last of BIRD's and GoBGP's prefixes (bgpctl show rib)",
-		"take lab ibgp down",
-	)
-	if !regexp.MustCompile(`validate ibgp: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) {
-		t.Errorf("the demo's tests did not all pass")
-	}
-	noQemuLeft(t, "ibgp")
-}
-
-// TestDemoDHCPDNS plays the DHCP and DNS demo: the clients get leases from Kea through gw's relay, Kea
-// records them, h1 resolves srv.lab with Unbound and h2 reaches srv by name; the demo's tests pass, the
-// relayed exchange on both LANs among them.
-func TestDemoDHCPDNS(t *testing.T) {
-	labd(t, "--lab", "dhcp", "down")
-	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "dhcp-dns")
-	t.Logf("demo dhcp-dns:\n%s", r.stdout)
-	if r.code != 0 {
-		t.Fatalf("demo dhcp-dns failed: %s", r)
-	}
-	requireSteps(t, r.stdout,
+	}, nil},
+	// DHCP and DNS: leases from Kea through gw's relay, names from Unbound, the relayed exchange on the wire.
+	{"dhcp-dns", "dhcp", []string{
 		"each client has a lease from Kea's pool",
 		"Kea recorded both leases",
 		"h1 resolves srv.lab with Unbound (the DNS server its lease named)",
 		"h2 reaches srv by name",
-		"take lab dhcp down",
-	)
-	if !regexp.MustCompile(`validate dhcp: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) ||
-		!strings.Contains(r.stdout, "PASS servers the relayed DHCP on the servers' LAN, both ways: dhcp from gw ") {
-		t.Errorf("the demo's tests did not all pass")
+	}, []string{"PASS servers the relayed DHCP on the servers' LAN, both ways: dhcp from gw "}},
+}
+
+// TestDemoCatalogue plays each demo of the catalogue to the end, one after the other: its steps pass, its
+// tests all pass, it takes its lab down and no qemu of it is left.
+func TestDemoCatalogue(t *testing.T) {
+	for _, c := range catalogue {
+		t.Run(c.demo, func(t *testing.T) {
+			labd(t, "--lab", c.lab, "down")
+			r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", c.demo)
+			t.Logf("demo %s:\n%s", c.demo, r.stdout)
+			if r.code != 0 {
+				t.Fatalf("demo %s failed: %s", c.demo, r)
+			}
+			requireSteps(t, r.stdout, append(c.steps, "take lab "+c.lab+" down")...)
+			if !regexp.MustCompile(`validate ` + c.lab + `: (\d+) results: (\d+) passed, 0 failed`).MatchString(r.stdout) {
+				t.Errorf("the demo's tests did not all pass")
+			}
+			for _, l := range c.lines {
+				if !strings.Contains(r.stdout, l) {
+					t.Errorf("demo output lacks %q", l)
+				}
+			}
+			noQemuLeft(t, c.lab)
+		})
 	}
-	noQemuLeft(t, "dhcp")
 }
 
 // TestDemoListAndFailure lists the demos, then plays a demo from a directory whose check fails: the exit
