@@ -74,6 +74,14 @@ func (c *Client) SetLink(ctx context.Context, vm, nic string, up bool) error {
 	return c.doBody(ctx, http.MethodPost, "link", LinkRequest{VM: vm, NIC: nic, Up: up}, nil)
 }
 
+// VMAction stops (VMStop) or starts (VMStart) one VM of the lab and returns its status after the action: a
+// started VM is booting, and VMs follows it to running.
+func (c *Client) VMAction(ctx context.Context, vm, action string) (VMStatus, error) {
+	var v VMStatus
+	err := c.doBody(ctx, http.MethodPost, "vm", VMRequest{VM: vm, Action: action}, &v)
+	return v, err
+}
+
 // Impair sets or clears impairments on a VM's NIC and returns its link as it is now.
 func (c *Client) Impair(ctx context.Context, req ImpairRequest) (LinkStatus, error) {
 	var v LinkStatus

@@ -17,6 +17,7 @@ var (
 	ErrUnknownEntity = errors.New("unknown entity")
 	ErrUnknownVM     = errors.New("unknown VM")
 	ErrNotRunning    = errors.New("VM not running")
+	ErrRunning       = errors.New("VM running already")
 	ErrNoLease       = errors.New("no DHCP lease yet")
 	ErrRefused       = errors.New("connection refused")
 	ErrTimeout       = errors.New("timed out")
@@ -34,6 +35,7 @@ var statuses = []struct {
 	{ErrUnknownEntity, http.StatusNotFound},
 	{ErrUnknownVM, http.StatusNotFound},
 	{ErrNotRunning, http.StatusConflict},
+	{ErrRunning, http.StatusConflict},
 	{ErrNoLease, http.StatusConflict},
 	{ErrRefused, http.StatusBadGateway},
 	{syscall.ECONNREFUSED, http.StatusBadGateway},

@@ -15,8 +15,9 @@ import (
 // fakeBackend answers from fixed data; vm1 dials an echo server that
 // half-closes after echoing.
 type fakeBackend struct {
-	echo  string // TCP address of the echo server
-	downs atomic.Int32
+	echo      string // TCP address of the echo server
+	downs     atomic.Int32
+	vmActions atomic.Int32 // VMAction calls that reached the backend
 }
 
 func (f *fakeBackend) Lab(context.Context) (LabInfo, error) {
@@ -29,6 +30,21 @@ func (f *fakeBackend) Leases(context.Context) ([]Lease, error) {
 	return nil, errors.New("leases\nbroken")
 }
 func (f *fakeBackend) Down(context.Context) error { f.downs.Add(1); return nil }
+
+// VMAction knows vm1 (running, so a start is refused) and off (stopped, so a stop is refused).
+func (f *fakeBackend) VMAction(_ context.Context, vm, action string) (VMStatus, error) {
+	f.vmActions.Add(1)
+	switch {
+	case vm == "vm1" && action == VMStop, vm == "off" && action == VMStart:
+		state := map[string]VMState{VMStop: StateStopped, VMStart: StateBooting}[action]
+		return VMStatus{Name: vm, Kind: "linux", State: state}, nil
+	case vm == "vm1":
+		return VMStatus{}, Errorf(ErrRunning, "vm vm1 runs already")
+	case vm == "off":
+		return VMStatus{}, Errorf(ErrNotRunning, "vm off is stopped already; start it with: cloonix-labd --lab nemo vm start off")
+	}
+	return VMStatus{}, Errorf(ErrUnknownVM, "lab nemo: no VM named %q (VMs: off, vm1)", vm)
+}
 
 func (f *fakeBackend) Dial(ctx context.Context, entity, host string, port uint16) (net.Conn, error) {
 	if entity != "nat" {

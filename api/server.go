@@ -26,7 +26,8 @@ import (
 // client as the one-line reason.
 //
 // Further endpoints come as separate optional interfaces that the server
-// detects with a type assertion (LinkSetter for POST /v1/link), so that
+// detects with a type assertion (LinkSetter for POST /v1/link, VMController
+// for POST /v1/vm), so that
 // this one does not grow.
 type Backend interface {
 	// Lab describes the lab and the daemon.
@@ -148,6 +149,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s needs method %s", path, route.method))
 		return
 	}
+	if unbounded[path] {
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
+	}
 	v, err := route.fn(s.b, r)
 	if err != nil {
 		st := StatusOf(err)
@@ -163,6 +169,11 @@ type route struct {
 	ok     int
 	fn     func(Backend, *http.Request) (any, error)
 }
+
+// unbounded are the routes whose answer may take longer than the server's read and write timeouts: a VM's
+// stop waits for its guest to power off (its kind's stop timeout: two minutes for IOS-XE). The backend bounds
+// them itself.
+var unbounded = map[string]bool{"/" + Version + "/vm": true}
 
 var routes = map[string]route{
 	"/" + Version + "/lab": {http.MethodGet, http.StatusOK, func(b Backend, r *http.Request) (any, error) {
@@ -189,6 +200,7 @@ var routes = map[string]route{
 		return map[string]string{"status": "stopping"}, nil
 	}},
 	"/" + Version + "/link":   {http.MethodPost, http.StatusOK, serveLink},
+	"/" + Version + "/vm":     {http.MethodPost, http.StatusOK, serveVM},
 	"/" + Version + "/impair": {http.MethodPost, http.StatusOK, serveImpair},
 	"/" + Version + "/links":  {http.MethodGet, http.StatusOK, serveLinks},
 	"/" + Version + "/fault":  {http.MethodPost, http.StatusOK, serveFault},
@@ -298,7 +310,45 @@ func serveLink(b Backend, r *http.Request) (any, error) {
 	return req, nil
 }
 
-const endpoints = "GET /v1/lab, GET /v1/vms, GET /v1/leases, GET /v1/keys, GET /v1/links, GET /v1/capture, GET /v1/events, POST /v1/down, GET /v1/faults, POST /v1/link, POST /v1/impair, POST /v1/fault, CONNECT vm:port"
+// VM actions of POST /v1/vm.
+const (
+	VMStop  = "stop"  // power the VM off (ACPI, then quit, then kill), as down does
+	VMStart = "start" // boot it again from its disk
+)
+
+// VMRequest is the body of POST /v1/vm: stop or start one VM of the running lab.
+type VMRequest struct {
+	VM     string `json:"vm"`
+	Action string `json:"action"` // VMStop or VMStart
+}
+
+// VMController is the optional backend interface behind POST /v1/vm: it stops or starts one VM and returns
+// the VM's status after the action (as VMs gives it).
+type VMController interface {
+	VMAction(ctx context.Context, vm, action string) (VMStatus, error)
+}
+
+func serveVM(b Backend, r *http.Request) (any, error) {
+	vc, ok := b.(VMController)
+	if !ok {
+		return nil, Errorf(ErrBadRequest, "this daemon cannot stop or start single VMs")
+	}
+	var req VMRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return nil, Errorf(ErrBadRequest, "vm request: %v; send {\"vm\":\"r1\",\"action\":\"stop\"}", err)
+	}
+	if req.VM == "" {
+		return nil, Errorf(ErrBadRequest, "vm request needs vm and action, e.g. {\"vm\":\"r1\",\"action\":\"stop\"}")
+	}
+	if req.Action != VMStop && req.Action != VMStart {
+		return nil, Errorf(ErrBadRequest, "vm request: unknown action %q; use %q or %q", oneLine(req.Action), VMStop, VMStart)
+	}
+	return vc.VMAction(r.Context(), req.VM, req.Action)
+}
+
+const endpoints = "GET /v1/lab, GET /v1/vms, GET /v1/leases, GET /v1/keys, GET /v1/links, GET /v1/capture, GET /v1/events, POST /v1/down, GET /v1/faults, POST /v1/link, POST /v1/vm, POST /v1/impair, POST /v1/fault, CONNECT vm:port"
 
 // Stream is a started streaming answer: it writes its body to w until ctx ends or a write fails (the
 // client went away), and returns nil in both cases unless something else failed.

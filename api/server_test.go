@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -178,5 +179,60 @@ func TestListen(t *testing.T) {
 	os.Chmod(dir, 0o755)
 	if _, err := Listen(sock); err == nil || !strings.Contains(err.Error(), "chmod 700") {
 		t.Errorf("open directory accepted: %v", err)
+	}
+}
+
+// TestVMAction: POST /v1/vm through the client gives the VM's status after the action; the backend's
+// refusals keep their status and one-line reason; a request the server cannot take (bad JSON, no vm, an
+// unknown action) is a 400 in one line that never reaches the backend.
+func TestVMAction(t *testing.T) {
+	sock, fb := startServer(t)
+	c := NewClient(sock)
+	ctx := context.Background()
+	st, err := c.VMAction(ctx, "vm1", VMStop)
+	if err != nil || st.Name != "vm1" || st.State != StateStopped {
+		t.Fatalf("stop vm1 = %+v, %v", st, err)
+	}
+	if st, err := c.VMAction(ctx, "off", VMStart); err != nil || st.State != StateBooting {
+		t.Fatalf("start off = %+v, %v", st, err)
+	}
+	refusals := []struct {
+		vm, action string
+		status     int
+		reason     string
+	}{
+		{"vm9", VMStop, 404, `lab nemo: no VM named "vm9" (VMs: off, vm1)`},
+		{"off", VMStop, 409, "vm off is stopped already; start it with: cloonix-labd --lab nemo vm start off"},
+		{"vm1", VMStart, 409, "vm vm1 runs already"},
+	}
+	for _, r := range refusals {
+		_, err := c.VMAction(ctx, r.vm, r.action)
+		var te *tunnel.Error
+		if !errors.As(err, &te) || te.Status != r.status || te.Reason != r.reason {
+			t.Errorf("%s %s: err = %#v, want %d %q", r.action, r.vm, err, r.status, r.reason)
+		}
+	}
+	before := fb.vmActions.Load()
+	bad := []struct{ name, body, reason string }{
+		{"unknown action", `{"vm":"vm1","action":"reboot"}`, `unknown action "reboot"; use "stop" or "start"`},
+		{"no action", `{"vm":"vm1"}`, `unknown action ""`},
+		{"no vm", `{"action":"stop"}`, "needs vm and action"},
+		{"bad json", `{"vm":`, "vm request: unexpected EOF"},
+		{"unknown field", `{"vm":"vm1","action":"stop","force":true}`, `unknown field "force"`},
+	}
+	for _, b := range bad {
+		t.Run(b.name, func(t *testing.T) {
+			req := fmt.Sprintf("POST /v1/vm HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(b.body), b.body)
+			resp, body := rawRequest(t, sock, req)
+			if resp.StatusCode != 400 || !strings.Contains(body, b.reason) || strings.Count(strings.TrimRight(body, "\n"), "\n") != 0 {
+				t.Errorf("status %d %q, want 400 with %q in one line", resp.StatusCode, body, b.reason)
+			}
+		})
+	}
+	if n := fb.vmActions.Load(); n != before {
+		t.Errorf("%d bad requests reached the backend", n-before)
+	}
+	if resp, _ := rawRequest(t, sock, "GET /v1/vm HTTP/1.1\r\nHost: x\r\n\r\n"); resp.StatusCode != 405 {
+		t.Errorf("GET /v1/vm: status %d, want 405", resp.StatusCode)
 	}
 }

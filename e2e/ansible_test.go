@@ -23,12 +23,7 @@ func TestAnsibleInventory(t *testing.T) {
 	if _, err := exec.LookPath("ansible"); err != nil {
 		t.Fatalf("ansible is not installed (scripts/setup.sh installs Debian's ansible): %v", err)
 	}
-	labd(t, "--lab", "ospf", "down")
-	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "--keep", "ospf")
-	t.Cleanup(func() { labd(t, "--lab", "ospf", "down") })
-	if r.code != 0 {
-		t.Fatalf("demo --keep ospf: %s", r)
-	}
+	r := keepDemoLab(t, "ospf")
 	if !strings.Contains(r.stdout, "ssh_config") || !strings.Contains(r.stdout, "Include ") {
 		t.Errorf("--keep did not print what to do next:\n%s", r.stdout)
 	}

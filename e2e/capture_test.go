@@ -22,12 +22,7 @@ func TestCaptureOSPF(t *testing.T) {
 	if _, err := exec.LookPath("tshark"); err != nil {
 		t.Fatalf("tshark is not installed (test.sh installs Debian's tshark): %v", err)
 	}
-	labd(t, "--lab", "ospf", "down")
-	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "--keep", "ospf")
-	t.Cleanup(func() { labd(t, "--lab", "ospf", "down") })
-	if r.code != 0 {
-		t.Fatalf("demo --keep ospf: %s", r)
-	}
+	keepDemoLab(t, "ospf")
 	bin := filepath.Join(env.bin, "cloonix-labd")
 	follower := exec.Command(bin, "--lab", "ospf", "events", "--json")
 	var evs syncBuffer

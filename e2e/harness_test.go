@@ -355,3 +355,16 @@ func vmDiagnosis(labName, vmName string) string {
 	})
 	return b.String()
 }
+
+// keepDemoLab plays `cloonix-labd demo --keep NAME` on a fresh lab of that name (an old one is taken down
+// first) and leaves it up for the test, which takes it down when it ends; it returns the demo's output.
+func keepDemoLab(t *testing.T, name string) result {
+	t.Helper()
+	labd(t, "--lab", name, "down")
+	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "--keep", name)
+	t.Cleanup(func() { labd(t, "--lab", name, "down") })
+	if r.code != 0 {
+		t.Fatalf("demo --keep %s: %s", name, r)
+	}
+	return r
+}

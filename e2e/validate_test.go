@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cloonix-go/cloonix/validate"
 )
@@ -65,12 +64,7 @@ print(t, f, s)`
 // next hop and the wire check no hello from r1; once the link is back everything passes again. A tests file
 // with mistakes gets located errors.
 func TestValidateOSPF(t *testing.T) {
-	labd(t, "--lab", "ospf", "down")
-	r := runCmd(t, 8*time.Minute, filepath.Join(env.bin, "cloonix-labd"), "demo", "--keep", "ospf")
-	t.Cleanup(func() { labd(t, "--lab", "ospf", "down") })
-	if r.code != 0 {
-		t.Fatalf("demo --keep ospf: %s", r)
-	}
+	r := keepDemoLab(t, "ospf")
 	// The demo's validate step ran the same tests file, with the same lines.
 	if !strings.Contains(r.stdout, "validate ospf: 17 results: 17 passed, 0 failed") || !strings.Contains(r.stdout, " PASS lan12 OSPF hellos both ways on lan12: ospf from r1 ") {
 		t.Errorf("the demo's validate step did not pass every test:\n%s", r.stdout)

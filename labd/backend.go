@@ -66,7 +66,7 @@ func (d *Daemon) VMs(ctx context.Context) ([]api.VMStatus, error) {
 		if n, ok := d.lab.ManagementNAT(name); ok {
 			st.Via = n.Name
 		}
-		if r.proc != nil {
+		if r.proc != nil && r.proc.Alive() { // a stopped or crashed VM's pid names nothing
 			st.PID = r.proc.Pid
 		}
 		r.mu.Unlock()
@@ -167,7 +167,7 @@ func (d *Daemon) SetLink(ctx context.Context, vmName, nic string, up bool) error
 		return err
 	}
 	if st := r.State(); !st.Up() {
-		return d.fail(api.ErrNotRunning, "%s is not running (state: %s); its console log says why, and down then up restarts it", vmName, st)
+		return d.fail(api.ErrNotRunning, "%s is not running (state: %s); start it with: cloonix-labd --lab %s vm start %s", vmName, st, d.lab.Name, vmName)
 	}
 	if sw := d.net.switches[n.LAN]; sw != nil {
 		if p := sw.Port(vmName + "/" + n.Name); p != nil {

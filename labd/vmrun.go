@@ -234,12 +234,15 @@ func (r *vmRun) restartUnderTCG(ctx context.Context) {
 }
 
 // monitor follows the VM until it exits: it watches the console log for the kind's readiness line and the
-// process for its exit, which is a crash unless we asked for it.
+// process for its exit, which is a crash unless we asked for it. It follows the qemu that runs when it
+// starts (and the one the watchdog replaces it with): a VM stopped and started again (Daemon.VMAction) gets
+// a monitor of its own, and the old one ends without touching the new qemu's state or record.
 func (r *vmRun) monitor(ctx context.Context) {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	r.mu.Lock()
 	readiness := readinessLines(r.spec.Kind, r.laterBoot)
+	own := r.proc
 	r.mu.Unlock()
 	keep := 0 // the longest line: what a read may have cut in two
 	for _, l := range readiness {
@@ -254,26 +257,21 @@ func (r *vmRun) monitor(ctx context.Context) {
 		case <-tick.C:
 		}
 		r.mu.Lock()
-		proc, stopping, state := r.proc, r.stopping, r.state
+		proc, state := r.proc, r.state
 		r.mu.Unlock()
-		if proc == nil {
+		if proc == nil || proc != own {
 			return
 		}
 		if r.watchdogDue() {
 			r.restartUnderTCG(ctx)
 			r.mu.Lock()
 			seen, carry = r.logOffset, nil // the new boot's output starts here
+			own = r.proc
 			r.mu.Unlock()
 			continue
 		}
 		if !proc.Alive() {
-			r.removeRecord()
-			if stopping || r.poweredOff() {
-				r.setState(api.StateStopped)
-			} else {
-				r.setState(api.StateCrashed)
-				r.d.log.Error("vm crashed: qemu exited without being asked to", "vm", r.spec.Name, "pid", proc.Pid)
-			}
+			r.exited(proc)
 			return
 		}
 		if state == api.StateBooting && len(readiness) > 0 {
@@ -295,6 +293,27 @@ func (r *vmRun) monitor(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// exited records that the VM's qemu proc is gone: stopped if we asked for it or the guest powered off,
+// else crashed. It holds r.life, so it waits for a stop in progress and never acts once a new qemu replaced
+// proc.
+func (r *vmRun) exited(proc *vm.Process) {
+	r.life.Lock()
+	defer r.life.Unlock()
+	r.mu.Lock()
+	current, stopping := r.proc == proc, r.stopping
+	r.mu.Unlock()
+	if !current {
+		return
+	}
+	r.removeRecord()
+	if stopping || r.poweredOff() {
+		r.setState(api.StateStopped)
+		return
+	}
+	r.setState(api.StateCrashed)
+	r.d.log.Error("vm crashed: qemu exited without being asked to", "vm", r.spec.Name, "pid", proc.Pid)
 }
 
 // readinessLines are the console lines that mark a VM of kind k ready: its ReadinessLine, and on a later
@@ -354,6 +373,11 @@ func readFrom(path string, offset int64) ([]byte, int64) {
 func (r *vmRun) stop(timeout time.Duration) {
 	r.life.Lock()
 	defer r.life.Unlock()
+	r.stopLocked(timeout)
+}
+
+// stopLocked is stop for a caller that holds r.life.
+func (r *vmRun) stopLocked(timeout time.Duration) {
 	r.mu.Lock()
 	proc := r.proc
 	r.stopping = true

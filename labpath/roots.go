@@ -159,3 +159,16 @@ func xdgBase(env string, underHome ...string) (string, error) {
 	}
 	return filepath.Join(append([]string{home}, underHome...)...), nil
 }
+
+// WebSocket returns the UNIX socket `cloonix-labd web --unix` serves on, in the runtime root (created 0700
+// when needed): reached from another machine with ssh -L. Its name has a dot, so it is never a lab's.
+func WebSocket() (string, error) {
+	root := RuntimeRoot()
+	if err := os.MkdirAll(filepath.Dir(root), 0o700); err != nil {
+		return "", wrap("create "+filepath.Dir(root), err)
+	}
+	if err := ensurePrivateDir(root); err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "web.sock"), nil
+}

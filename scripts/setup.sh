@@ -40,11 +40,12 @@ setup_packages() {
 }
 
 # Packages only the tests need: tshark, which reads the captures, python3-junitparser, which reads validate's JUnit
-# reports as a CI system would, and openssh-server, whose sshd the remote-server tests start themselves on
+# reports as a CI system would, chromium, the real browser the web view's test drives headless, graphviz, whose
+# dot checks `graph`'s DOT and makes its SVG, and openssh-server, whose sshd the remote-server tests start themselves on
 # 127.0.0.1 with their own config. Installing it must not start or enable the system's sshd (a new service on
 # port 22 of the user's machine): a policy-rc.d refuses the start while it installs, and the unit is disabled
 # again. A machine that already had it is left as it was.
-CLOONIX_TEST_PACKAGES=(openssh-server tshark python3-junitparser)
+CLOONIX_TEST_PACKAGES=(openssh-server tshark python3-junitparser chromium graphviz)
 
 setup_test_packages() {
 	local missing=()
@@ -86,8 +87,31 @@ setup_go() {
 	esac
 }
 
+# The web view's page (cloonix-labd web): its JavaScript libraries come from the npm registry, pinned by
+# webview/ui/package-lock.json, and `npm run build` copies them and the page into webview/dist, which the Go build
+# embeds. Nothing third-party is committed. Without Node.js and npm (or the registry) everything else still
+# builds; cloonix-labd web then says how to build the page.
+setup_web() {
+	if ! command -v npm >/dev/null; then
+		local sudo=()
+		[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+		echo "cloonix setup: installing nodejs npm (the web view's page is built with them)"
+		DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends nodejs npm >/dev/null ||
+			{ echo "cloonix setup: could not install nodejs and npm: the web view's page is not built" >&2; return 0; }
+	fi
+	local ui=webview/ui
+	if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
+		echo "cloonix setup: npm ci (the web view's libraries)"
+		(cd "$ui" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+			{ echo "cloonix setup: npm ci in $ui failed: the web view's page is not built" >&2; return 0; }
+	fi
+	(cd "$ui" && npm run --silent build >/dev/null) ||
+		echo "cloonix setup: npm run build in $ui failed: the web view's page is not built" >&2
+}
+
 setup_build() {
 	mkdir -p bin
+	setup_web
 	go build -o bin/ ./cmd/... || die "go build failed"
 	# The guest images carry cloonix-vsock-bridge: static, the guest's libraries are not the host's. Its bytes
 	# are part of the images' key, so build it reproducibly (no checkout path, no commit stamp): a new clone or

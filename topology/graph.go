@@ -47,7 +47,7 @@ type Node struct {
 
 // Edge joins a VM's NIC, or a NAT, to a LAN.
 type Edge struct {
-	ID   string `json:"id"`   // "r1:eth1" (a NIC, as `capture` and `link` name it) or "nat:nat0"
+	ID   string `json:"id"`   // "r1:eth1" (a NIC, as `capture` and `link` name it) or "nat-port:nat0"; never a node's ID
 	From string `json:"from"` // node ID of the VM or NAT
 	To   string `json:"to"`   // node ID of the LAN
 	NIC  string `json:"nic,omitempty"`
@@ -71,6 +71,10 @@ type Live struct {
 	VMs   []api.VMStatus
 	Links []api.LinkStatus
 }
+
+// NATPortPrefix starts the ID of the edge between a NAT and its LAN (a NIC's edge is VM:NIC, and NIC names are
+// the kinds' eth0, Gi1…, so the two cannot meet).
+const NATPortPrefix = "nat-port:"
 
 // NodeID names a node of type typ.
 func NodeID(typ, name string) string { return typ + ":" + name }
@@ -104,7 +108,7 @@ func FromLab(l *lab.Lab, live *Live) Graph {
 	for _, nat := range l.NATs {
 		g.Nodes = append(g.Nodes, Node{ID: NodeID(TypeNAT, nat.Name), Type: TypeNAT, Name: nat.Name,
 			Subnet: nat.Subnet.String(), Gateway: nat.Gateway.String()})
-		g.Edges = append(g.Edges, Edge{ID: NodeID(TypeNAT, nat.Name), From: NodeID(TypeNAT, nat.Name), To: NodeID(TypeLAN, nat.LAN)})
+		g.Edges = append(g.Edges, Edge{ID: NATPortPrefix + nat.Name, From: NodeID(TypeNAT, nat.Name), To: NodeID(TypeLAN, nat.LAN)})
 	}
 	for _, v := range l.VMs {
 		for _, nic := range v.NICs {

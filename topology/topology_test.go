@@ -61,7 +61,7 @@ func TestFromLab(t *testing.T) {
 	for _, e := range g.Edges {
 		ids = append(ids, e.ID+"="+e.From+">"+e.To)
 	}
-	want := "nat:nat-a=nat:nat-a>lan:mgmt-net r-1:eth0=vm:r-1>lan:mgmt-net r-1:eth1=vm:r-1>lan:core-1-2 end:eth0=vm:end>lan:mgmt-net end:eth1=vm:end>lan:core-1-2"
+	want := "nat-port:nat-a=nat:nat-a>lan:mgmt-net r-1:eth0=vm:r-1>lan:mgmt-net r-1:eth1=vm:r-1>lan:core-1-2 end:eth0=vm:end>lan:mgmt-net end:eth1=vm:end>lan:core-1-2"
 	if got := strings.Join(ids, " "); got != want {
 		t.Errorf("edges\n%s, want\n%s", got, want)
 	}

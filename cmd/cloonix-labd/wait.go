@@ -25,10 +25,28 @@ import (
 // (lab.Lab.ManagementNAT) answers through it. It fails naming the VM that is not ready, with the tail of
 // its console log, or saying the wait was interrupted.
 func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duration) error {
-	dirs, err := labpath.For(l.Name)
+	return waitVMs(ctx, c, waitOpts{lab: l.Name, file: l, progress: true, during: "the lab was coming up"}, timeout)
+}
+
+// waitOpts say what waitVMs waits for.
+type waitOpts struct {
+	lab string // the lab's name
+	// file is the lab's file: a running VM is ready once its sshd answers through its management NAT (or
+	// vsock) and, for kinds that ask, a key login works. Nil: a VM is ready once it is running (its kind's
+	// readiness line).
+	file     *lab.Lab
+	vm       string // "": every VM of the lab; else only this one
+	progress bool   // print each change of state and accelerator
+	during   string // what a stop or crash interrupts, for its message: "the lab was coming up"
+}
+
+// waitVMs is waitUp for the VMs and the readiness that o names.
+func waitVMs(ctx context.Context, c *api.Client, o waitOpts, timeout time.Duration) error {
+	dirs, err := labpath.For(o.lab)
 	if err != nil {
 		return err
 	}
+	l := o.file
 	seen := map[string]api.VMState{}
 	accel := map[string]string{}
 	sshOK := map[string]bool{}
@@ -40,21 +58,22 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 	for {
 		vms, err := c.VMs(ctx)
 		if err == nil {
+			vms = slices.DeleteFunc(vms, func(v api.VMStatus) bool { return o.vm != "" && v.Name != o.vm })
 			last = vms
 		}
 		done := err == nil
 		for _, v := range vms {
-			if seen[v.Name] != v.State {
+			if seen[v.Name] != v.State && o.progress {
 				fmt.Printf("%s %-12s %s\n", stamp(), v.Name, v.State)
-				seen[v.Name] = v.State
 			}
-			if was, ok := accel[v.Name]; ok && was != v.Accel {
+			seen[v.Name] = v.State
+			if was, ok := accel[v.Name]; ok && was != v.Accel && o.progress {
 				fmt.Printf("%s %-12s %s\n", stamp(), v.Name, v.AccelReason)
 			}
 			accel[v.Name] = v.Accel
 			switch v.State {
 			case api.StateCrashed, api.StateStopped:
-				return fmt.Errorf("vm %s is %s while the lab was coming up; %s", v.Name, v.State, consoleReport(dirs, v))
+				return fmt.Errorf("vm %s is %s while %s; %s", v.Name, v.State, o.during, consoleReport(dirs, v))
 			case api.StateRunning:
 			default:
 				done = false
@@ -111,17 +130,20 @@ func waitUp(ctx context.Context, c *api.Client, l *lab.Lab, timeout time.Duratio
 				return fmt.Errorf("vm %s is not ready after %s (%s); %s", v.Name, timeout, what, consoleReport(dirs, v))
 			}
 			if interrupted {
-				return fmt.Errorf("lab %s: interrupted while waiting for it to be ready", l.Name)
+				return fmt.Errorf("lab %s: interrupted while waiting for it to be ready", o.lab)
 			}
-			return fmt.Errorf("lab %s: not ready after %s: %v", l.Name, timeout, ctx.Err())
+			return fmt.Errorf("lab %s: not ready after %s: %v", o.lab, timeout, ctx.Err())
 		case <-tick.C:
 		}
 	}
 }
 
 // readyVia is the entity through which up checks a running VM's sshd: its management NAT, else vsock
-// when it has a vsock device; false when neither reaches it.
+// when it has a vsock device; false when neither reaches it, or when there is no lab file to tell.
 func readyVia(l *lab.Lab, v api.VMStatus) (string, bool) {
+	if l == nil {
+		return "", false
+	}
 	if nat, ok := l.ManagementNAT(v.Name); ok {
 		return nat.Name, true
 	}
