@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/cloonix-go/cloonix/api"
+	"github.com/cloonix-go/cloonix/topology"
 )
 
 // chromium is Debian's, which test.sh installs.
@@ -33,8 +36,10 @@ var webURL = regexp.MustCompile(`cloonix web: (http://127\.0\.0\.1:\d+/\?token=[
 // TestWebView serves the OSPF demo lab's page with `cloonix-labd web` and drives it in Debian's headless
 // Chromium: the page shows the five VMs and six LANs; a link the CLI takes down is down in the page within a
 // second; a click in the page brings it up again, as `link show` agrees; an impairment typed in the page
-// reaches the switch; a console opened in the page runs a command in the guest; a capture downloads pcapng;
-// requests without the token, or for another host, are refused.
+// reaches the switch; a link whose out direction is all lost shows one way; a capture running shows; a VM
+// stopped and started from the page; a console opened in the page runs a command in the guest; a capture
+// downloads pcapng; requests without the token, or for another host, are refused; `graph` of the running
+// lab; `web --unix` for ssh -L.
 func TestWebView(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("Debian's chromium is not installed (test.sh installs it): %v", err)
@@ -79,6 +84,54 @@ func TestWebView(t *testing.T) {
 			if resp.StatusCode != http.StatusForbidden {
 				t.Errorf("a POST with the token in the URL but not the header (a cross-site form): %d, want 403", resp.StatusCode)
 			}
+		}
+	})
+
+	t.Run("graph of the running lab", func(t *testing.T) {
+		var g topology.Graph
+		if err := json.Unmarshal([]byte(mustLabd(t, "--lab", "ospf", "graph", "--format", "json")), &g); err != nil {
+			t.Fatal(err)
+		}
+		r1 := g.Node("vm:r1")
+		if !g.Live || r1 == nil || r1.State != "running" || r1.Accel == "" || r1.IP == "" || len(g.Edges) != 16 {
+			t.Errorf("the live graph: %+v", g)
+		}
+		svg := mustLabd(t, "--lab", "ospf", "graph", "--format", "svg")
+		if !strings.HasPrefix(strings.TrimSpace(svg), "<?xml") || !strings.Contains(svg, ">lan12<") {
+			t.Errorf("graph --format svg: %.300s", svg)
+		}
+	})
+
+	t.Run("on a UNIX socket for ssh -L", func(t *testing.T) {
+		unix := startLabd(t, nil, "--lab", "ospf", "web", "--unix")
+		unix.waitOutput(t, 10*time.Second, "Ctrl-C stops it")
+		out := unix.out.String()
+		sm := regexp.MustCompile(`serving on (\S+web\.sock) \(0600\)\nfrom another machine: ssh -N -L 8080:(\S+) \S+@\S+\nthen open: http://127\.0\.0\.1:8080/\?token=([0-9a-f]+)&lab=ospf`).FindStringSubmatch(out)
+		if sm == nil || sm[1] != sm[2] {
+			t.Fatalf("web --unix printed:\n%s", out)
+		}
+		if st, err := os.Stat(sm[1]); err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("the socket %s: %v %v, want mode 0600", sm[1], st.Mode(), err)
+		}
+		hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sm[1])
+		}}}
+		for tok, want := range map[string]int{sm[3]: 200, "": 403} {
+			resp, err := hc.Get("http://127.0.0.1:8080/api/labs?token=" + tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want || (want == 200 && !strings.Contains(string(body), `"ospf"`)) {
+				t.Errorf("over the socket, token %q: %d %s, want %d", tok, resp.StatusCode, body, want)
+			}
+		}
+		if err := unix.stop(t, syscall.SIGINT, 5*time.Second); err != nil {
+			t.Errorf("web --unix after Ctrl-C: %v\n%s", err, unix.out.String())
+		}
+		if _, err := os.Stat(sm[1]); err == nil {
+			t.Errorf("the socket %s is left after Ctrl-C", sm[1])
 		}
 	})
 
@@ -174,6 +227,58 @@ func TestWebView(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, 5*time.Second, "link show: r2 eth2 cleared", func() bool { return ospfLink(t, "r2", "eth2").Out == "" })
+	})
+
+	t.Run("a link carrying traffic one way only", func(t *testing.T) {
+		// r1 sends its hellos on eth1, the switch drops them all: only r2's come in.
+		mustLabd(t, "--lab", "ospf", "link", "r1", "eth1", "set", "loss=100%")
+		defer mustLabd(t, "--lab", "ospf", "link", "r1", "eth1", "clear")
+		waitJS(t, 15*time.Second, "r1:eth1 shown one way (in only)", `(() => { const l = window.cloonix.state.links.find(l => l.id === "r1:eth1");
+			return l.one_way === "in" && window.cloonix.cy.getElementById("r1:eth1").hasClass("oneway-in") &&
+				document.querySelector('tr[data-link="r1:eth1"] .rate').textContent.includes("one way: in only") })()`)
+		var others []string
+		eval(t, `window.cloonix.state.links.filter(l => l.one_way && l.id !== "r1:eth1" && l.id !== "r2:eth1").map(l => l.id + " " + l.one_way)`, &others)
+		if len(others) > 0 {
+			t.Errorf("links shown one way that carry traffic both ways or none: %v", others)
+		}
+	})
+
+	t.Run("a capture running is shown", func(t *testing.T) {
+		capture := startLabd(t, nil, "--lab", "ospf", "capture", "lan13", "--for", "4s", "-w", filepath.Join(t.TempDir(), "c.pcapng"))
+		waitJS(t, 3*time.Second, "lan13 shown captured", `window.cloonix.state.captures.includes("lan13") && window.cloonix.cy.getElementById("lan:lan13").hasClass("capturing")`)
+		if err := capture.wait(t, 20*time.Second); err != nil {
+			t.Fatalf("capture: %v\n%s", err, capture.out.String())
+		}
+		waitJS(t, 3*time.Second, "lan13 no longer shown captured", `!window.cloonix.state.captures.includes("lan13")`)
+	})
+
+	t.Run("the ssh command the page shows works", func(t *testing.T) {
+		var cmd string
+		if err := chromedp.Do(ctx, chromedp.Click(`tr[data-vm="h1"] td`), chromedp.WaitVisible(`#details code.ssh`)); err != nil {
+			t.Fatal(err)
+		}
+		eval(t, `document.querySelector("#details code.ssh").textContent`, &cmd)
+		f := strings.Fields(cmd)
+		if len(f) != 4 || f[0] != "ssh" || f[1] != "-F" || f[3] != "h1" {
+			t.Fatalf("the page's ssh command: %q", cmd)
+		}
+		if r := runCmd(t, time.Minute, "ssh", f[1], f[2], f[3], "hostname"); r.code != 0 || strings.TrimSpace(r.stdout) != "h1" {
+			t.Errorf("%s hostname: %s", cmd, r)
+		}
+	})
+
+	t.Run("a VM stopped and started from the page", func(t *testing.T) {
+		if err := chromedp.Do(ctx, chromedp.Click(`tr[data-vm="h2"] td`), chromedp.WaitVisible(`#details button.stop`),
+			chromedp.Click(`#details button.stop`)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 60*time.Second, "status: h2 stopped", func() bool { st, _ := getStatus(t, "ospf").vm("h2"); return st == "stopped" })
+		waitJS(t, 3*time.Second, "h2 stopped in the page", `document.querySelector('tr[data-vm="h2"] .state').textContent === "stopped"`)
+		if err := chromedp.Do(ctx, chromedp.Click(`#details button.start`)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 2*time.Minute, "status: h2 running", func() bool { st, _ := getStatus(t, "ospf").vm("h2"); return st == "running" })
+		waitJS(t, 3*time.Second, "h2 running in the page", `document.querySelector('tr[data-vm="h2"] .state').textContent === "running"`)
 	})
 
 	t.Run("a capture downloads pcapng", func(t *testing.T) {

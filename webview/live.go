@@ -25,16 +25,17 @@ type liveLink struct {
 	TxFPS float64 `json:"tx_fps"`
 	RxBPS float64 `json:"rx_bps"`
 	TxBPS float64 `json:"tx_bps"`
-	// OneWay is "out" (only from the VM) or "in" (only to it) when, over the last OneWayWindow samples, the
-	// link carried at least OneWayFrames frames one way and none the other; "" otherwise.
+	// OneWay is "out" (only from the VM) or "in" (only to it) when, over the last OneWayWindow, the link
+	// carried at least OneWayFrames frames one way and none the other; "" otherwise.
 	OneWay string `json:"one_way,omitempty"`
 }
 
-// A link is shown carrying traffic one way only when, over OneWayWindow samples, one direction carried at
-// least OneWayFrames frames and the other none: an OSPF hello a second one way and nothing back shows within
-// the window, a host's lone ARP or router solicitation does not.
+// A link is shown carrying traffic one way only when, over the last OneWayWindow, one direction carried at
+// least OneWayFrames frames and the other none: an OSPF hello a second one way and nothing back shows, a
+// host's lone ARP or router solicitation does not. The window is time, not samples: an event makes an extra
+// sample.
 const (
-	OneWayWindow = 5
+	OneWayWindow = 5 * time.Second
 	OneWayFrames = 3
 )
 
@@ -74,47 +75,44 @@ func sub(a, b uint64) uint64 {
 	return a - b
 }
 
-// rates turns samples into rates, keeping each link's recent directions for OneWay.
+// rates turns samples into rates, keeping each link's samples of the last OneWayWindow for OneWay.
 type rates struct {
-	last map[string]sample
-	hist map[string][][2]uint64 // per link, the frames delivered each way (out, in) in its last samples
+	hist map[string][]sample // per link, oldest first; the first is at or before the window's start
 }
 
-func newRates() *rates { return &rates{last: map[string]sample{}, hist: map[string][][2]uint64{}} }
+func newRates() *rates { return &rates{hist: map[string][]sample{}} }
 
 func (r *rates) add(links []api.LinkStatus, at time.Time) []liveLink {
 	out := make([]liveLink, 0, len(links))
 	for _, ls := range links {
 		l := liveLink{LinkStatus: ls, ID: ls.VM + ":" + ls.NIC}
 		now := delivered(ls, at)
-		if prev, ok := r.last[l.ID]; ok && now.at.After(prev.at) {
+		h := r.hist[l.ID]
+		if n := len(h); n > 0 && now.at.After(h[n-1].at) {
+			prev := h[n-1]
 			dt := now.at.Sub(prev.at).Seconds()
-			drx, dtx := sub(now.rx, prev.rx), sub(now.tx, prev.tx)
-			l.RxFPS, l.TxFPS = float64(drx)/dt, float64(dtx)/dt
+			l.RxFPS, l.TxFPS = float64(sub(now.rx, prev.rx))/dt, float64(sub(now.tx, prev.tx))/dt
 			l.RxBPS, l.TxBPS = float64(sub(now.rxBytes, prev.rxBytes))*8/dt, float64(sub(now.txBytes, prev.txBytes))*8/dt
-			h := append(r.hist[l.ID], [2]uint64{drx, dtx})
-			if len(h) > OneWayWindow {
-				h = h[len(h)-OneWayWindow:]
-			}
-			r.hist[l.ID] = h
-			l.OneWay = oneWay(h)
 		}
-		r.last[l.ID] = now
+		h = append(h, now)
+		for len(h) > 1 && !h[1].at.After(at.Add(-OneWayWindow)) {
+			h = h[1:]
+		}
+		r.hist[l.ID] = h
+		l.OneWay = oneWay(h, at)
 		out = append(out, l)
 	}
 	return out
 }
 
-// oneWay is "out" or "in" when the window is full and one direction carried OneWayFrames frames or more
-// and the other none.
-func oneWay(h [][2]uint64) string {
-	if len(h) < OneWayWindow {
+// oneWay is "out" or "in" when the samples span the whole window and one direction carried OneWayFrames
+// frames or more over it and the other none.
+func oneWay(h []sample, at time.Time) string {
+	if len(h) < 2 || h[0].at.After(at.Add(-OneWayWindow)) {
 		return ""
 	}
-	var out, in uint64
-	for _, d := range h {
-		out, in = out+d[0], in+d[1]
-	}
+	first, last := h[0], h[len(h)-1]
+	out, in := sub(last.rx, first.rx), sub(last.tx, first.tx)
 	switch {
 	case out >= OneWayFrames && in == 0:
 		return "out"

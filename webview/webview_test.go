@@ -104,10 +104,18 @@ func TestRatesAndOneWay(t *testing.T) {
 	if l.RxFPS != 1 || l.TxFPS != 2 || l.RxBPS != 800 || l.OneWay != "" {
 		t.Errorf("rates: %+v", l)
 	}
-	// r1 sends (the switch counts it) but loss=100% drops it all: only what comes in is delivered.
-	for i := range OneWayWindow {
-		sent := uint64(13 + i)
-		l = r.add(link(sent, 15+uint64(i), &impair.Stats{Lost: sent - 12}), t0.Add(time.Duration(3+i)*time.Second))[0]
+	// r1 sends (the switch counts it) but loss=100% drops it all: only what comes in is delivered. Samples
+	// come fast (events), but the window is time: not one way until 5 s of it.
+	lost := func(sent uint64) *impair.Stats { return &impair.Stats{Lost: sent - 12} }
+	for i := range 20 {
+		at := t0.Add(2*time.Second + time.Duration(i+1)*200*time.Millisecond)
+		if l = r.add(link(13+uint64(i), 15+uint64(i), lost(13+uint64(i))), at)[0]; l.OneWay != "" {
+			t.Fatalf("one way after %v of it", at.Sub(t0.Add(2*time.Second)))
+		}
+	}
+	for i := range 6 {
+		sent := uint64(40 + i)
+		l = r.add(link(sent, 40+uint64(i), lost(sent)), t0.Add(time.Duration(7+i)*time.Second))[0]
 	}
 	if l.OneWay != "in" || l.RxFPS != 0 || l.TxFPS != 1 {
 		t.Errorf("a link whose out direction is lost: %+v", l)
@@ -115,7 +123,7 @@ func TestRatesAndOneWay(t *testing.T) {
 	// A lone frame one way is not "one way".
 	r = newRates()
 	r.add(link(0, 0, nil), t0)
-	for i := range OneWayWindow {
+	for i := range 8 {
 		l = r.add(link(1, 0, nil), t0.Add(time.Duration(1+i)*time.Second))[0]
 	}
 	if l.OneWay != "" {

@@ -1,18 +1,21 @@
-// Command fakeguest is the NAT benchmark harness of bench/nat.sh. It has three subcommands:
+// Command fakeguest is the NAT benchmark harness of bench/nat.sh. Its subcommands:
 //
 //	fakeguest guest    a fake VM: a gVisor stack with a static address on a qemu stream unix socket,
 //	                   either listening as qemu's "-netdev stream,server=on" does (-mode server, what a
 //	                   cloonix LAN port dials) or connecting as qemu's client does (-mode client, what
-//	                   gvproxy -listen-qemu expects). It serves a TCP sink (reads to EOF, answers the
-//	                   byte count) and a 1-byte echo that closes after answering.
+//	                   gvproxy -listen-qemu and passt --socket expect). It serves a TCP sink (reads to
+//	                   EOF, answers the byte count), a 1-byte echo that closes after answering, and a
+//	                   stream echo for the request/response test.
 //	fakeguest cloonix  runs a cloonix NAT as a port of a lan.Switch whose qemu port dials the guest's
 //	                   socket (the production path), fronts DialTCP with a unix socket that speaks a
 //	                   one-line handshake (like cloonix-proxy's API hop), and measures through it.
 //	fakeguest gvproxy  measures through gvproxy's /tunnel HTTP endpoint on its -listen unix socket.
+//	fakeguest passt    measures through passt's forwarded TCP ports on 127.0.0.1 (passt -t).
 //
-// Both measuring subcommands print one line of JSON with the throughput runs (Gbit/s) and the
-// connect + 1 byte + close latency percentiles (µs); "fakeguest table" turns those lines into one
-// markdown table. All traffic stays on unix sockets.
+// The measuring subcommands print one line of JSON with the throughput runs (Gbit/s), the
+// connect + 1 byte + close latency percentiles (µs, like netperf's TCP_CRR) and the 1-byte
+// request/response percentiles on one open connection (µs, like TCP_RR); "fakeguest table" turns those
+// lines into one markdown table. All traffic stays on unix sockets and loopback.
 package main
 
 import (
@@ -32,7 +35,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: fakeguest guest|cloonix|gvproxy|table [flags] (-h for each)")
+		fmt.Fprintln(os.Stderr, "usage: fakeguest guest|cloonix|gvproxy|passt|table [flags] (-h for each)")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -52,10 +55,12 @@ func main() {
 		err = runCloonix(ctx, os.Args[2:])
 	case "gvproxy":
 		err = runGvproxy(ctx, os.Args[2:])
+	case "passt":
+		err = runPasst(ctx, os.Args[2:])
 	case "table":
 		err = runTable(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown subcommand %q: use guest, cloonix, gvproxy or table", os.Args[1])
+		err = fmt.Errorf("unknown subcommand %q: use guest, cloonix, gvproxy, passt or table", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fakeguest:", err)
@@ -101,6 +106,7 @@ func runGuest(ctx context.Context, args []string) error {
 	mode := fs.String("mode", "server", "server: listen like qemu server=on; client: connect like qemu server=off")
 	sinkPort := fs.Uint("sink-port", 5001, "TCP sink port")
 	echoPort := fs.Uint("echo-port", 7, "TCP 1-byte echo port")
+	rrPort := fs.Uint("rr-port", 7008, "TCP stream echo port (request/response on one connection)")
 	dhcp := fs.Bool("dhcp", true, "ask the LAN's DHCP server for a lease (a cloonix NAT dials only leased VMs)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -117,9 +123,10 @@ func runGuest(ctx context.Context, args []string) error {
 		return err
 	}
 	defer g.Close()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() { errc <- g.ServeSink(ctx, uint16(*sinkPort)) }()
 	go func() { errc <- g.ServeEcho1(ctx, uint16(*echoPort)) }()
+	go func() { errc <- g.ServeEchoStream(ctx, uint16(*rrPort)) }()
 	switch *mode {
 	case "server":
 		ready := make(chan struct{})

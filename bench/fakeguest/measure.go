@@ -26,6 +26,11 @@ type result struct {
 	P50us   float64   `json:"p50_us"`
 	P99us   float64   `json:"p99_us"`
 	LatUs   []float64 `json:"lat_us"` // every sample, sorted, so that rounds can be merged
+	// The request/response test: 1 byte each way on one open connection, many round trips.
+	RRSamples int       `json:"rr_samples"`
+	RRP50us   float64   `json:"rr_p50_us"`
+	RRP99us   float64   `json:"rr_p99_us"`
+	RRUs      []float64 `json:"rr_us"` // every round trip, sorted
 }
 
 // measureFlags are the workload flags of both measuring subcommands.
@@ -35,6 +40,8 @@ type measureFlags struct {
 	samples  int
 	sinkPort uint
 	echoPort uint
+	rrPort   uint
+	rrTrips  int
 	timeout  time.Duration
 }
 
@@ -48,6 +55,8 @@ func (m *measureFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&m.samples, "samples", 200, "connect + 1 byte + close samples")
 	fs.UintVar(&m.sinkPort, "sink-port", 5001, "the guest's TCP sink port")
 	fs.UintVar(&m.echoPort, "echo-port", 7, "the guest's TCP 1-byte echo port")
+	fs.UintVar(&m.rrPort, "rr-port", 7008, "the guest's TCP stream echo port (request/response)")
+	fs.IntVar(&m.rrTrips, "rr", 5000, "request/response round trips (1 byte each way on one connection)")
 	fs.DurationVar(&m.timeout, "timeout", 30*time.Second, "how long to wait for the guest to be reachable")
 }
 
@@ -72,6 +81,15 @@ func measure(ctx context.Context, tool string, mtu int, m measureFlags, dial dia
 		res.LatUs = append(res.LatUs, us(d))
 	}
 	res.P50us, res.P99us = percentile(res.LatUs, 50), percentile(res.LatUs, 99)
+	rr, err := requestResponse(ctx, dial, uint16(m.rrPort), m.rrTrips)
+	if err != nil {
+		return fmt.Errorf("%s: request/response: %w", tool, err)
+	}
+	for _, d := range rr {
+		res.RRUs = append(res.RRUs, us(d))
+	}
+	res.RRSamples = len(rr)
+	res.RRP50us, res.RRP99us = percentile(res.RRUs, 50), percentile(res.RRUs, 99)
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
@@ -171,6 +189,38 @@ func latency(ctx context.Context, dial dialFunc, port uint16, samples int) ([]ti
 		}
 		if i >= 0 {
 			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
+
+// requestResponse opens one connection to the stream echo and times trips round trips of 1 byte each
+// way on it (netperf's TCP_RR), after 100 warm-up trips. It returns the sorted times.
+func requestResponse(ctx context.Context, dial dialFunc, port uint16, trips int) ([]time.Duration, error) {
+	if trips < 1 {
+		return nil, fmt.Errorf("-rr %d: want at least 1", trips)
+	}
+	c, err := dial(ctx, port)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
+	defer stop()
+	out := make([]time.Duration, 0, trips)
+	one := []byte{'r'}
+	for i := -100; i < trips; i++ {
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		start := time.Now()
+		if _, err := c.Write(one); err != nil {
+			return nil, fmt.Errorf("round trip %d: write: %w", i, err)
+		}
+		if _, err := io.ReadFull(c, one); err != nil {
+			return nil, fmt.Errorf("round trip %d: read the echo: %w", i, err)
+		}
+		if i >= 0 {
+			out = append(out, time.Since(start))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })

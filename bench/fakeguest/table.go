@@ -10,9 +10,12 @@ import (
 	"strings"
 )
 
+// tools are the tools of the table, in row order; cloonix is compared with each of the others.
+var tools = []string{"cloonix", "gvproxy", "passt"}
+
 // runTable reads the JSON lines of the measuring subcommands on stdin and prints one markdown table:
-// per MTU, each tool's throughput runs, its latency percentiles over all samples, and cloonix's ratios
-// to gvproxy.
+// per MTU, each tool's throughput runs, its latency percentiles over all samples (connect + 1 byte +
+// close, and 1-byte request/response), and cloonix's advantage over each other tool.
 func runTable(args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("table: no arguments expected (it reads JSON lines on stdin), got %q", args)
@@ -21,51 +24,83 @@ func runTable(args []string) error {
 	if err != nil {
 		return err
 	}
-	// Lines of the same tool and MTU (the rounds of one run) are merged: throughput runs appended,
-	// latency percentiles taken over every sample.
-	byKey := map[string]result{}
-	var mtus []int
-	for _, r := range res {
-		k := fmt.Sprintf("%s/%d", r.Tool, r.MTU)
-		old, seen := byKey[k]
-		if !seen && r.Tool == "cloonix" {
-			mtus = append(mtus, r.MTU)
-		}
-		if seen {
-			r.Gbps = append(old.Gbps, r.Gbps...)
-			r.LatUs = append(old.LatUs, r.LatUs...)
-			r.Samples += old.Samples
-		}
-		if len(r.LatUs) > 0 {
-			sort.Float64s(r.LatUs)
-			r.P50us, r.P99us = percentile(r.LatUs, 50), percentile(r.LatUs, 99)
-		}
-		byKey[k] = r
-	}
-	sort.Ints(mtus)
+	byKey, mtus := mergeRounds(res)
 	w := os.Stdout
-	fmt.Fprintln(w, "| MTU | tool | dial-in Gbit/s (runs) | median Gbit/s | connect+1B+close p50 µs | p99 µs | samples |")
-	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| MTU | tool | dial-in Gbit/s (runs) | median Gbit/s | connect+1B+close p50 µs | p99 µs | 1-byte RR p50 µs | RR p99 µs | samples (CRR / RR) |")
+	fmt.Fprintln(w, "|---:|---|---|---:|---:|---:|---:|---:|---:|")
 	for _, mtu := range mtus {
-		for _, tool := range []string{"cloonix", "gvproxy"} {
-			r, ok := byKey[fmt.Sprintf("%s/%d", tool, mtu)]
+		for _, tool := range tools {
+			r, ok := byKey[key(tool, mtu)]
 			if !ok {
-				fmt.Fprintf(w, "| %d | %s | (missing) | | | | |\n", mtu, tool)
+				fmt.Fprintf(w, "| %d | %s | (missing) | | | | | | |\n", mtu, tool)
 				continue
 			}
 			runs := make([]string, len(r.Gbps))
 			for i, g := range r.Gbps {
 				runs[i] = fmt.Sprintf("%.2f", g)
 			}
-			fmt.Fprintf(w, "| %d | %s | %s | %.2f | %.0f | %.0f | %d |\n", mtu, tool, strings.Join(runs, " "), median(r.Gbps), r.P50us, r.P99us, r.Samples)
+			fmt.Fprintf(w, "| %d | %s | %s | %.2f | %.0f | %.0f | %.0f | %.0f | %d / %d |\n", mtu, tool, strings.Join(runs, " "),
+				median(r.Gbps), r.P50us, r.P99us, r.RRP50us, r.RRP99us, r.Samples, r.RRSamples)
 		}
-		c, okc := byKey[fmt.Sprintf("cloonix/%d", mtu)]
-		g, okg := byKey[fmt.Sprintf("gvproxy/%d", mtu)]
-		if okc && okg && median(g.Gbps) > 0 && c.P50us > 0 {
-			fmt.Fprintf(w, "| %d | **cloonix ÷ gvproxy** | | **%.2f×** | **%.2f×** | %.2f× | |\n", mtu, median(c.Gbps)/median(g.Gbps), c.P50us/g.P50us, c.P99us/g.P99us)
+		c, ok := byKey[key("cloonix", mtu)]
+		if !ok {
+			continue
+		}
+		for _, other := range tools[1:] {
+			if o, ok := byKey[key(other, mtu)]; ok {
+				fmt.Fprintf(w, "| %d | **cloonix vs %s** | | **%s** | **%s** | %s | **%s** | %s | |\n", mtu, other,
+					ratio(median(c.Gbps), median(o.Gbps)), ratio(o.P50us, c.P50us), ratio(o.P99us, c.P99us),
+					ratio(o.RRP50us, c.RRP50us), ratio(o.RRP99us, c.RRP99us))
+			}
 		}
 	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "The \"cloonix vs\" rows are cloonix's advantage: its throughput ÷ the other's, and the other's latency ÷ cloonix's (the transaction rate ratio); above 1× cloonix is better.")
 	return nil
+}
+
+func key(tool string, mtu int) string { return fmt.Sprintf("%s/%d", tool, mtu) }
+
+// ratio formats a ÷ b, or "-" when b is not positive.
+func ratio(a, b float64) string {
+	if b <= 0 || a <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// mergeRounds merges the lines of the same tool and MTU (the rounds of one run): throughput runs
+// appended, latency percentiles taken over every sample. It returns the merged results by key and the
+// MTUs in ascending order.
+func mergeRounds(res []result) (map[string]result, []int) {
+	byKey := map[string]result{}
+	var mtus []int
+	seenMTU := map[int]bool{}
+	for _, r := range res {
+		k := key(r.Tool, r.MTU)
+		if !seenMTU[r.MTU] {
+			seenMTU[r.MTU] = true
+			mtus = append(mtus, r.MTU)
+		}
+		if old, seen := byKey[k]; seen {
+			r.Gbps = append(old.Gbps, r.Gbps...)
+			r.LatUs = append(old.LatUs, r.LatUs...)
+			r.Samples += old.Samples
+			r.RRUs = append(old.RRUs, r.RRUs...)
+			r.RRSamples += old.RRSamples
+		}
+		if len(r.LatUs) > 0 {
+			sort.Float64s(r.LatUs)
+			r.P50us, r.P99us = percentile(r.LatUs, 50), percentile(r.LatUs, 99)
+		}
+		if len(r.RRUs) > 0 {
+			sort.Float64s(r.RRUs)
+			r.RRP50us, r.RRP99us = percentile(r.RRUs, 50), percentile(r.RRUs, 99)
+		}
+		byKey[k] = r
+	}
+	sort.Ints(mtus)
+	return byKey, mtus
 }
 
 func readResults(r io.Reader) ([]result, error) {

@@ -127,3 +127,23 @@ func (g *Guest) serve(ctx context.Context, port uint16, handle func(net.Conn)) e
 		}()
 	}
 }
+
+// ServeEchoStream accepts TCP connections on port; on each it echoes whatever it reads, as it arrives,
+// until EOF (the request/response test: 1 byte each way, many times on one open connection, like
+// netperf's TCP_RR).
+func (g *Guest) ServeEchoStream(ctx context.Context, port uint16) error {
+	return g.serve(ctx, port, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				if _, werr := c.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+}

@@ -174,7 +174,7 @@ function apply(st) {
       e.toggleClass("oneway-in", l.one_way === "in");
       e.toggleClass("busy", l.rx_fps + l.tx_fps > 50);
       e.toggleClass("capturing", caps.has(l.id) || caps.has(l.lan));
-      const rate = l.rx_fps + l.tx_fps > 0 ? ` ${fmt(l.rx_fps)}↑${fmt(l.tx_fps)}↓` : "";
+      const rate = l.rx_fps + l.tx_fps > 0 && !e.data("mgmt") ? ` ${fmt(l.rx_fps)}↑${fmt(l.tx_fps)}↓` : "";
       e.data("label", e.data("nic") + (!l.up ? " down" : "") + rate);
     }
   }
