@@ -6,7 +6,8 @@
 # its vsock helper, summed, over N). Prints a markdown table on stdout and writes a plot (PNG, gnuplot) of the
 # figures against N to OUT (default docs/scale.png).
 #
-# Usage: bench/scale.sh [N...]     environment: IDLE (seconds), OUT (the PNG), RUNS (default 1)
+# Usage: bench/scale.sh [N...]     environment: IDLE (seconds), OUT (the PNG), RUNS (default 1), SHAPES
+# ("mgmt pairs")
 # Needs bin/ built (scripts/setup.sh) and gnuplot (Debian's gnuplot-nox) for the plot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ sizes=("$@")
 IDLE=${IDLE:-10}
 OUT=${OUT:-docs/scale.png}
 RUNS=${RUNS:-1}
+SHAPES=${SHAPES:-"mgmt pairs"}
 lab=benchscale
 work=$(mktemp -d /tmp/cloonix-scale-XXXXXX)
 trap 'cloonix-labd --lab $lab down --purge >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
@@ -31,7 +33,7 @@ labfile() {
 			for ((i = 1; i <= (n + 1) / 2; i++)); do printf '[[lan]]\nname = "lan%d"\n' "$i"; done
 		fi
 		for ((i = 1; i <= n; i++)); do
-			printf '[[vm]]\nname = "vm%d"\nmemory = 128\n' "$i"
+			printf '[[vm]]\nname = "vm%d"\n' "$i"
 			[ "$shape" = pairs ] && printf 'nics = { eth1 = "lan%d" }\n' $(((i + 1) / 2))
 		done
 	} >"$f"
@@ -45,11 +47,11 @@ pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo
 
 data=$work/scale.dat
 echo "# n shape up_s labd_rss_mib labd_idle_cpu_pct mem_per_vm_mib" >"$data"
-echo "tiny VMs (128 MiB each) under $(cloonix-labd accel 2>/dev/null | awk 'NR==1{print $1}' || echo '?'), $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB, $(date -u +%F)"
+echo "tiny VMs (256 MiB each) under $(cloonix-labd accel 2>/dev/null | awk 'NR==1{sub(/:$/, "", $1); print $1}' || echo '?'), $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB, $(date -u +%F)"
 echo
 echo "| VMs | LANs | up → every sshd (s) | labd RSS (MiB) | labd CPU idle (% of a core) | host memory per VM (MiB) |"
 echo "|---|---|---|---|---|---|"
-for shape in mgmt pairs; do
+for shape in $SHAPES; do
 	for n in "${sizes[@]}"; do
 		for ((run = 1; run <= RUNS; run++)); do
 			f=$(labfile "$n" "$shape")

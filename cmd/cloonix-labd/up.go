@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -27,7 +28,7 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "foreground", Usage: "keep the daemon attached to this terminal; Ctrl-C takes the lab down"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "return once every VM's qemu has started, without waiting for the guests to be ready"},
 			&cli.BoolFlag{Name: "keep", Usage: "leave the lab up when it fails to come up or the wait is interrupted, to look at it"},
-			&cli.DurationFlag{Name: "timeout", Usage: "how long to wait for every VM to be ready (default: the longest boot timeout of the lab's kinds)"},
+			&cli.DurationFlag{Name: "timeout", Usage: "how long to wait for every VM to be ready (default: the longest boot timeout of the lab's kinds, once per 4 VMs per host core)"},
 		},
 		Action: func(c *cli.Context) error {
 			args, err := positionalArgs(c)
@@ -132,7 +133,7 @@ func upLocal(c *cli.Context, abs string, o upOpts) error {
 	}
 	timeout := c.Duration("timeout")
 	if timeout == 0 {
-		timeout = longestBootTimeout(l)
+		timeout = upTimeout(l, runtime.NumCPU())
 	}
 	ctx, cancel := context.WithTimeout(c.Context, timeout)
 	defer cancel()
@@ -257,15 +258,22 @@ func probeImage(ctx context.Context) (lab.ImageRef, error) {
 	return imageRef(img), nil
 }
 
-// longestBootTimeout is the longest boot timeout of the lab's VMs.
-func longestBootTimeout(l *lab.Lab) time.Duration {
+// VMsPerCoreWait is how many VMs booting at once one host core is given a boot timeout for: a VM's boot
+// timeout is for a VM alone, and under TCG every guest's boot is CPU work (40 tiny VMs on 2 cores took over
+// 3 minutes to reach sshd, bench/scale.sh), so `up`'s default wait grows with the VMs per core.
+const VMsPerCoreWait = 4
+
+// upTimeout is how long `up` waits by default for every VM to be ready: the longest boot timeout of the lab's
+// VMs, once for each VMsPerCoreWait VMs per host core (cores as this process sees them).
+func upTimeout(l *lab.Lab, cores int) time.Duration {
 	t := 2 * time.Minute
 	for _, v := range l.VMs {
 		if v.BootTimeout > t {
 			t = v.BootTimeout
 		}
 	}
-	return t
+	per := VMsPerCoreWait * max(cores, 1)
+	return t * time.Duration(max(1, (len(l.VMs)+per-1)/per))
 }
 
 func stamp() string { return time.Now().Format("15:04:05") }

@@ -98,3 +98,30 @@ func TestLoginProbeOtherKinds(t *testing.T) {
 		t.Errorf("working login: ok %v err %v", ok, err)
 	}
 }
+
+// TestUpTimeoutGrowsWithVMsPerCore: the default wait is a boot timeout for each 4 VMs per core.
+func TestUpTimeoutGrowsWithVMsPerCore(t *testing.T) {
+	mk := func(n int, boot time.Duration) *lab.Lab {
+		l := &lab.Lab{}
+		for range n {
+			l.VMs = append(l.VMs, lab.VM{BootTimeout: boot})
+		}
+		return l
+	}
+	for _, c := range []struct {
+		vms, cores int
+		boot, want time.Duration
+	}{
+		{1, 2, 0, 2 * time.Minute},
+		{8, 2, 0, 2 * time.Minute},
+		{9, 2, 0, 4 * time.Minute},
+		{40, 2, 0, 10 * time.Minute},
+		{40, 16, 0, 2 * time.Minute},
+		{2, 2, 15 * time.Minute, 15 * time.Minute}, // IOS-XE's own timeout
+		{3, 0, 0, 2 * time.Minute},
+	} {
+		if got := upTimeout(mk(c.vms, c.boot), c.cores); got != c.want {
+			t.Errorf("%d VMs on %d cores (boot %v): %v, want %v", c.vms, c.cores, c.boot, got, c.want)
+		}
+	}
+}
