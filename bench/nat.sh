@@ -20,6 +20,8 @@
 # PASST (the passt binary, default passt from PATH: Debian's package passt, `apt-get install passt`;
 # PASST=skip leaves it out), PASST_PORT (default 41000: passt forwards 127.0.0.1 ports PASST_PORT+1, +7
 # and +8 at the first MTU, 100 higher at the next, to the guest's sink, echo and stream echo).
+# FAKEGUEST_CPUPROFILE=PREFIX writes a CPU profile of each fakeguest process to PREFIX-<subcommand>.pprof
+# (the last round's wins; PREFIX-cloonix.pprof is the cloonix NAT's side).
 # Traffic stays on unix sockets and on 127.0.0.1. passt runs with --runas 0: Debian 12's passt,
 # dropped to nobody, accepts the guest's connection but never answers its DHCP on this machine kind.
 set -eu

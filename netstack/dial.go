@@ -12,6 +12,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/waiter"
+
+	"github.com/cloonix-go/cloonix/relay"
 )
 
 // ErrBusy is why a DialTCP gave up while waiting for one of Config.MaxDials connection attempts.
@@ -41,6 +43,9 @@ func (n *NAT) DialTCP(ctx context.Context, addr netip.AddrPort) (net.Conn, error
 	case <-ctx.Done():
 		return nil, opError(addr, ErrBusy)
 	}
+	// Connect sends the SYN on this goroutine, through gVisor's whole send path: grow its stack once
+	// now rather than frame by frame down there (relay.GrowStack has the figures).
+	relay.GrowStack()
 	var wq waiter.Queue
 	ep, terr := n.st.NewEndpoint(tcp.ProtocolNumber, ipv4.ProtocolNumber, &wq)
 	if terr != nil {

@@ -34,6 +34,24 @@ import (
 //     goroutine hand-offs (front, TCP processor, switch port writers, stream readers: about ten per
 //     round trip), each a futex wake-up of an idle thread on the other CPU. GOMAXPROCS=1 in the NAT's
 //     process would keep them on one CPU; that is the daemon's call, not this package's.
+//   - Profiled again for issue 15 (bench/fakeguest with FAKEGUEST_CPUPROFILE, connect + 1 byte + close,
+//     MTU 1500, 2 cores shared with VM tests): the NAT's process is on CPU for only ~40-60% of the wall
+//     time, so the latency is mostly waiting for the other process. Per connection there are five
+//     frames each way, each its own writev and a wake-up of the other process (epoll, then a goroutine
+//     hand-off there); with gVisor's hand-offs inside each process that is ~20 wake-ups in a row, and
+//     an idle vCPU's wake-up costs tens of microseconds here. passt, a single-threaded C program on
+//     epoll, measures about the same connect + 1 byte + close into the same fake guest, which puts the
+//     floor in the harness and the kernel, not in the NAT. Of the CPU the NAT spends, ~35% is
+//     syscalls (those writevs and the reads of the guest's frames), ~15% the scheduler (findRunnable,
+//     futex: a goroutine readied on one P wakes an idle M for the other P, which spins; on 2 cores that
+//     spin competes with the guest's process, which is why GOMAXPROCS=1 helps latency and costs
+//     throughput), and 6-13% was runtime.newstack: each connection's new goroutines (the dialer's,
+//     relay's) grew their stacks step by step inside gVisor's deep send path, copying every frame at
+//     each step. DialTCP and relay now grow the stack once up front (relay.GrowStack): newstack fell
+//     to ~3%, and the in-process BenchmarkConnectLatency (-cpu 1, 6 alternations) went from a median
+//     131 to 122 us/op and p50 130 to 105 us; across processes the gain is inside the shared machine's
+//     noise. A 1-byte request/response costs two frames each way: gVisor has no delayed ACK, so each
+//     side sends a pure ACK before its application answers.
 
 const (
 	// linkCapabilities: the guest's checksums are valid (virtio-net without a vnet header computes them
