@@ -238,12 +238,16 @@ func (r *vmRun) restartUnderTCG(ctx context.Context) {
 // starts (and the one the watchdog replaces it with): a VM stopped and started again (Daemon.VMAction) gets
 // a monitor of its own, and the old one ends without touching the new qemu's state or record.
 func (r *vmRun) monitor(ctx context.Context) {
-	tick := time.NewTicker(200 * time.Millisecond)
+	tick := time.NewTicker(monitorBooting)
 	defer tick.Stop()
+	interval := monitorBooting
 	r.mu.Lock()
 	readiness := readinessLines(r.spec.Kind, r.laterBoot)
 	own := r.proc
 	r.mu.Unlock()
+	if own == nil {
+		return
+	}
 	keep := 0 // the longest line: what a read may have cut in two
 	for _, l := range readiness {
 		keep = max(keep, len(l))
@@ -255,12 +259,19 @@ func (r *vmRun) monitor(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-own.Exited(): // at once for a qemu we started (nil, never ready, for an adopted one)
 		}
 		r.mu.Lock()
 		proc, state := r.proc, r.state
 		r.mu.Unlock()
 		if proc == nil || proc != own {
 			return
+		}
+		// Once booted, only the exit is left to watch: a VM we started tells it by its channel, an adopted one
+		// by a slower poll. Forty idle VMs then cost the daemon no wake-ups of their own.
+		if want := monitorInterval(state); want != interval {
+			interval = want
+			tick.Reset(interval)
 		}
 		if r.watchdogDue() {
 			r.restartUnderTCG(ctx)
@@ -293,6 +304,20 @@ func (r *vmRun) monitor(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// How often monitor looks at a VM: while it boots (its console, for the readiness line and the KVM watchdog),
+// and after (an adopted qemu's exit; one we started tells its exit at once).
+const (
+	monitorBooting = 200 * time.Millisecond
+	monitorBooted  = 2 * time.Second
+)
+
+func monitorInterval(s api.VMState) time.Duration {
+	if s == api.StateBooting || s == api.StateCreated {
+		return monitorBooting
+	}
+	return monitorBooted
 }
 
 // exited records that the VM's qemu proc is gone: stopped if we asked for it or the guest powered off,

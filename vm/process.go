@@ -178,6 +178,10 @@ func (p *Process) signal(sig syscall.Signal) error {
 	return syscall.Kill(p.Pid, sig)
 }
 
+// Exited is closed once qemu, started by this process, has been reaped; it is nil (never ready) for an
+// adopted qemu, whose end only Alive tells.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
 // Alive reports whether the process still runs: our child not yet reaped, or, for an adopted one, a
 // process with the same pid and start time.
 func (p *Process) Alive() bool {
