@@ -72,9 +72,9 @@ func newServer(o Options, files fs.FS) (*Server, error) {
 	s.mux.HandleFunc("GET /api/labs", s.authed(s.labs))
 	s.mux.HandleFunc("GET /api/graph", s.authed(s.graph))
 	s.mux.HandleFunc("GET /api/live", s.authed(s.live))
-	s.mux.HandleFunc("POST /api/link", s.authed(s.link))
-	s.mux.HandleFunc("POST /api/impair", s.authed(s.impair))
-	s.mux.HandleFunc("POST /api/vm", s.authed(s.vmAction))
+	s.mux.HandleFunc("POST /api/link", s.authed(post(s, "link", setLink)))
+	s.mux.HandleFunc("POST /api/impair", s.authed(post(s, "impair", setImpair)))
+	s.mux.HandleFunc("POST /api/vm", s.authed(post(s, "vm", vmAction)))
 	s.mux.HandleFunc("GET /api/capture", s.authed(s.capture))
 	s.mux.HandleFunc("GET /api/console", s.authed(s.console))
 	return s, nil
@@ -281,82 +281,66 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
+// labBody is the part every POST body shares: the lab it acts on.
+type labBody struct {
+	Lab string `json:"lab"`
+}
+
+func (b labBody) lab() string { return b.Lab }
+
 // linkRequest is POST /api/link.
 type linkRequest struct {
-	Lab string `json:"lab"`
+	labBody
 	VM  string `json:"vm"`
 	NIC string `json:"nic"`
 	Up  bool   `json:"up"`
 }
 
-func (s *Server) link(w http.ResponseWriter, r *http.Request) {
-	var req linkRequest
-	if err := decode(r, &req); err != nil {
-		fail(w, err)
-		return
-	}
-	c, err := s.client(r.Context(), req.Lab)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	if err := c.SetLink(r.Context(), req.VM, req.NIC, req.Up); err != nil {
-		fail(w, err)
-		return
-	}
-	s.opts.Log.Info("web: link", "lab", req.Lab, "vm", req.VM, "nic", req.NIC, "up", req.Up)
-	writeJSON(w, map[string]bool{"ok": true})
-}
-
 // impairRequest is POST /api/impair: the daemon's request and the lab.
 type impairRequest struct {
-	Lab string `json:"lab"`
+	labBody
 	api.ImpairRequest
-}
-
-func (s *Server) impair(w http.ResponseWriter, r *http.Request) {
-	var req impairRequest
-	if err := decode(r, &req); err != nil {
-		fail(w, err)
-		return
-	}
-	c, err := s.client(r.Context(), req.Lab)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	st, err := c.Impair(r.Context(), req.ImpairRequest)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	s.opts.Log.Info("web: impair", "lab", req.Lab, "vm", req.VM, "nic", req.NIC, "set", req.Set, "clear", req.Clear)
-	writeJSON(w, st)
 }
 
 // vmRequest is POST /api/vm: stop or start one VM.
 type vmRequest struct {
-	Lab    string `json:"lab"`
+	labBody
 	VM     string `json:"vm"`
 	Action string `json:"action"`
 }
 
-func (s *Server) vmAction(w http.ResponseWriter, r *http.Request) {
-	var req vmRequest
-	if err := decode(r, &req); err != nil {
-		fail(w, err)
-		return
+// post serves a POST whose JSON body R names a lab: it decodes the body, finds the lab's API client, runs do
+// and answers what do returns as JSON.
+func post[R interface{ lab() string }](s *Server, what string, do func(context.Context, *api.Client, R) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req R
+		if err := decode(r, &req); err != nil {
+			fail(w, err)
+			return
+		}
+		c, err := s.client(r.Context(), req.lab())
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		out, err := do(r.Context(), c, req)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		s.opts.Log.Info("web: "+what, "lab", req.lab(), "request", req)
+		writeJSON(w, out)
 	}
-	c, err := s.client(r.Context(), req.Lab)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	st, err := c.VMAction(r.Context(), req.VM, req.Action)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	s.opts.Log.Info("web: vm", "lab", req.Lab, "vm", req.VM, "action", req.Action)
-	writeJSON(w, st)
+}
+
+func setLink(ctx context.Context, c *api.Client, req linkRequest) (any, error) {
+	return map[string]bool{"ok": true}, c.SetLink(ctx, req.VM, req.NIC, req.Up)
+}
+
+func setImpair(ctx context.Context, c *api.Client, req impairRequest) (any, error) {
+	return c.Impair(ctx, req.ImpairRequest)
+}
+
+func vmAction(ctx context.Context, c *api.Client, req vmRequest) (any, error) {
+	return c.VMAction(ctx, req.VM, req.Action)
 }
