@@ -3,7 +3,6 @@ package webview
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -142,5 +141,3 @@ func consoleSocket(ctx context.Context, c *api.Client, lab, vmName string) (stri
 	}
 	return "", fmt.Errorf("%w: lab %s has no vm %q (it has %s)", errNoLab, lab, vmName, strings.Join(names, ", "))
 }
-
-var _ io.Writer = flushWriter{}
